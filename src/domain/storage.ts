@@ -1,0 +1,27 @@
+/**
+ * What the domain needs from storage: JSON documents by key, written together, and a lock per
+ * aggregate. src/store implements it on Keyv; nothing here knows which backend answers.
+ */
+export interface DocumentWrite {
+  set?: { key: string; value: unknown; ttlMs?: number }[];
+  delete?: string[];
+}
+
+export interface DocumentStore {
+  get<T>(key: string): Promise<T | undefined>;
+  /** One round trip, whatever the number of keys. */
+  getMany<T>(keys: string[]): Promise<(T | undefined)[]>;
+  /**
+   * Sets, then deletes. Atomic on Redis (MULTI); on the embedded store the sets land in the given
+   * order, so callers order them so that any prefix leaves nothing dangling.
+   */
+  write(changes: DocumentWrite): Promise<void>;
+  /**
+   * Runs `fn` while holding the named lock, shared by every replica on the same backend. Waits a bounded
+   * time for it, then fails with a "busy" DomainError rather than racing.
+   */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Throws when the backend does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
