@@ -5,7 +5,13 @@ import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import { DomainError, isDomainError } from '../domain/errors';
 import type { DocumentStore, DocumentWrite } from '../domain/storage';
-import { DEFAULT_LOCK_OPTIONS, LocalLocks, type LockOptions, type RedisLockClient, RedisLocks } from './locks';
+import {
+  DEFAULT_LOCK_OPTIONS,
+  LocalLocks,
+  type LockOptions,
+  type RedisLockClient,
+  RedisLocks,
+} from './locks';
 
 export const STORAGE_UNAVAILABLE =
   'Storage is unavailable right now, so nothing was changed. Try again in a minute; if it persists, tell whoever runs Keyhouse.';
@@ -48,7 +54,9 @@ export class KeyvDocumentStore implements DocumentStore {
 
   getMany<T>(keys: string[]): Promise<(T | undefined)[]> {
     if (keys.length === 0) return Promise.resolve([]);
-    return guarded(this.backend, async () => (await this.backend.keyv.getMany<T>(keys)).map((value) => value ?? undefined));
+    return guarded(this.backend, async () =>
+      (await this.backend.keyv.getMany<T>(keys)).map((value) => value ?? undefined),
+    );
   }
 
   write(changes: DocumentWrite): Promise<void> {
@@ -96,7 +104,10 @@ export function createDocumentStore(options: StoreOptions): KeyvDocumentStore {
 
 function sqliteBackend(dataDir: string, namespace: string, lock = DEFAULT_LOCK_OPTIONS): Backend {
   mkdirSync(resolve(dataDir), { recursive: true });
-  const sqlite = new KeyvSqlite({ uri: `sqlite://${join(resolve(dataDir), 'keyhouse.sqlite')}`, busyTimeout: 5000 });
+  const sqlite = new KeyvSqlite({
+    uri: `sqlite://${join(resolve(dataDir), 'keyhouse.sqlite')}`,
+    busyTimeout: 5000,
+  });
   const keyv = new Keyv({ store: sqlite, namespace, throwOnErrors: true });
   keyv.on('error', () => undefined); // surfaced by throwOnErrors instead
   const locks = new LocalLocks(lock);
@@ -120,7 +131,10 @@ function redisBackend(url: string, namespace: string, lock = DEFAULT_LOCK_OPTION
       url,
       // Fail fast while Redis is away instead of queueing commands until it returns.
       disableOfflineQueue: true,
-      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
+      socket: {
+        connectTimeout: 2000,
+        reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000),
+      },
     },
     { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: 2000 },
   );

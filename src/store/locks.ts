@@ -11,7 +11,10 @@ export interface LockOptions {
 export const DEFAULT_LOCK_OPTIONS: LockOptions = { leaseMs: 15_000, waitMs: 5_000 };
 
 export const busy = (): DomainError =>
-  new DomainError('busy', 'Someone else is changing this right now, so nothing was changed. Try again in a moment.');
+  new DomainError(
+    'busy',
+    'Someone else is changing this right now, so nothing was changed. Try again in a moment.',
+  );
 
 /** In-process keyed mutex for the embedded store (one process owns the SQLite file). */
 export class LocalLocks {
@@ -48,7 +51,8 @@ export interface RedisLockClient {
 }
 
 // Deletes the lock only if this holder still owns it, so an expired holder never frees another's lock.
-const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const RELEASE_SCRIPT =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 /** Lock shared by every replica: SET NX PX to take it, compare-and-delete to release it. */
 export class RedisLocks {

@@ -54,15 +54,18 @@ describe('accepted keys match ssh-keygen', () => {
     expect(parsePublicKey(key.publicLine).comment).toBe('Alice work laptop');
   });
 
-  test.each(['ed25519', 'ecdsa', 'rsa'] as const)('RFC 4716 block of %s is stored in OpenSSH form', (type) => {
-    const key = keys.generate(type, { comment: 'bob@desk' });
-    const block = keys.exportPublic(key, 'RFC4716');
-    expect(block).toContain('---- BEGIN SSH2 PUBLIC KEY ----');
-    const parsed = parsePublicKey(block.replace(/\n/g, '\r\n'));
-    const [openSshType, data] = key.publicLine.split(' ');
-    expect(parsed.publicKey).toBe(`${openSshType} ${data}`);
-    expect(parsed.fingerprint).toBe(keys.fingerprint(key.publicLine).fingerprint);
-  });
+  test.each(['ed25519', 'ecdsa', 'rsa'] as const)(
+    'RFC 4716 block of %s is stored in OpenSSH form',
+    (type) => {
+      const key = keys.generate(type, { comment: 'bob@desk' });
+      const block = keys.exportPublic(key, 'RFC4716');
+      expect(block).toContain('---- BEGIN SSH2 PUBLIC KEY ----');
+      const parsed = parsePublicKey(block.replace(/\n/g, '\r\n'));
+      const [openSshType, data] = key.publicLine.split(' ');
+      expect(parsed.publicKey).toBe(`${openSshType} ${data}`);
+      expect(parsed.fingerprint).toBe(keys.fingerprint(key.publicLine).fingerprint);
+    },
+  );
 
   test('RFC 4716 comment header, continued over lines, becomes the comment', () => {
     const key = keys.generate('ed25519');
@@ -108,9 +111,18 @@ describe('private keys are refused and never echoed', () => {
     ['PEM RSA', () => keys.generate('rsa', { format: 'PEM' }).privateText],
     ['PEM EC', () => keys.generate('ecdsa', { format: 'PEM' }).privateText],
     ['PKCS#8', () => keys.generate('rsa', { format: 'PKCS8' }).privateText],
-    ['PKCS#8 encrypted', () => keys.generate('rsa', { format: 'PKCS8', passphrase: 'pw-123456' }).privateText],
-    ['OpenSSH body without its header lines', () => keys.generate('ed25519').privateText.split('\n').slice(1, -2).join('\n')],
-    ['OpenSSH private key pasted on one line', () => keys.generate('ed25519').privateText.replace(/\n/g, ' ')],
+    [
+      'PKCS#8 encrypted',
+      () => keys.generate('rsa', { format: 'PKCS8', passphrase: 'pw-123456' }).privateText,
+    ],
+    [
+      'OpenSSH body without its header lines',
+      () => keys.generate('ed25519').privateText.split('\n').slice(1, -2).join('\n'),
+    ],
+    [
+      'OpenSSH private key pasted on one line',
+      () => keys.generate('ed25519').privateText.replace(/\n/g, ' '),
+    ],
     [
       'PuTTY',
       () =>
@@ -197,16 +209,31 @@ describe('refusals say what is wrong', () => {
 
   test('a type label that does not match the key data is refused', () => {
     const data = keys.generate('ed25519').publicLine.split(' ')[1];
-    expect(refusal(`ssh-rsa ${data} me`).message).toMatch(/labelled `ssh-rsa` but its data is a `ssh-ed25519` key/);
+    expect(refusal(`ssh-rsa ${data} me`).message).toMatch(
+      /labelled `ssh-rsa` but its data is a `ssh-ed25519` key/,
+    );
   });
 
   test('a damaged security key is refused', () => {
-    const blob = Buffer.concat([sshString('sk-ssh-ed25519@openssh.com'), sshString(Buffer.alloc(31)), sshString('ssh:')]);
-    expect(refusal(`sk-ssh-ed25519@openssh.com ${blob.toString('base64')}`).message).toMatch(/truncated or damaged/);
+    const blob = Buffer.concat([
+      sshString('sk-ssh-ed25519@openssh.com'),
+      sshString(Buffer.alloc(31)),
+      sshString('ssh:'),
+    ]);
+    expect(refusal(`sk-ssh-ed25519@openssh.com ${blob.toString('base64')}`).message).toMatch(
+      /truncated or damaged/,
+    );
     const point = Buffer.alloc(65, 7);
     point[0] = 4;
-    const ecdsa = Buffer.concat([sshString('sk-ecdsa-sha2-nistp256@openssh.com'), sshString('nistp256'), sshString(point), sshString('ssh:')]);
-    expect(refusal(`sk-ecdsa-sha2-nistp256@openssh.com ${ecdsa.toString('base64')}`).message).toMatch(/truncated or damaged/);
+    const ecdsa = Buffer.concat([
+      sshString('sk-ecdsa-sha2-nistp256@openssh.com'),
+      sshString('nistp256'),
+      sshString(point),
+      sshString('ssh:'),
+    ]);
+    expect(refusal(`sk-ecdsa-sha2-nistp256@openssh.com ${ecdsa.toString('base64')}`).message).toMatch(
+      /truncated or damaged/,
+    );
   });
 
   test('an unknown type is refused with the accepted list', () => {

@@ -16,9 +16,22 @@ export class KeyFactory {
   readonly dir = mkdtempSync(join(tmpdir(), 'keyhouse-keys-'));
   private counter = 0;
 
-  generate(type: 'ed25519' | 'ecdsa' | 'rsa' | 'dsa', options: { bits?: number; comment?: string; format?: string; passphrase?: string } = {}): GeneratedKey {
+  generate(
+    type: 'ed25519' | 'ecdsa' | 'rsa' | 'dsa',
+    options: { bits?: number; comment?: string; format?: string; passphrase?: string } = {},
+  ): GeneratedKey {
     const path = join(this.dir, `key${this.counter++}`);
-    const args = ['-q', '-t', type, '-N', options.passphrase ?? '', '-C', options.comment ?? 'test@keyhouse', '-f', path];
+    const args = [
+      '-q',
+      '-t',
+      type,
+      '-N',
+      options.passphrase ?? '',
+      '-C',
+      options.comment ?? 'test@keyhouse',
+      '-f',
+      path,
+    ];
     if (options.bits) args.push('-b', String(options.bits));
     if (options.format) args.push('-m', options.format);
     execFileSync('ssh-keygen', args);
@@ -62,13 +75,26 @@ const sshString = (data: Buffer | string): Buffer => {
 /** A FIDO security-key public key line (no hardware here, so it is built from its wire format). */
 export function securityKeyLine(kind: 'ed25519' | 'ecdsa', comment = 'yubikey'): string {
   if (kind === 'ed25519') {
-    const blob = Buffer.concat([sshString('sk-ssh-ed25519@openssh.com'), sshString(randomBytes(32)), sshString('ssh:')]);
+    const blob = Buffer.concat([
+      sshString('sk-ssh-ed25519@openssh.com'),
+      sshString(randomBytes(32)),
+      sshString('ssh:'),
+    ]);
     return `sk-ssh-ed25519@openssh.com ${blob.toString('base64')} ${comment}`;
   }
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = publicKey.export({ format: 'jwk' });
-  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x as string, 'base64url'), Buffer.from(jwk.y as string, 'base64url')]);
-  const blob = Buffer.concat([sshString('sk-ecdsa-sha2-nistp256@openssh.com'), sshString('nistp256'), sshString(point), sshString('ssh:')]);
+  const point = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(jwk.x as string, 'base64url'),
+    Buffer.from(jwk.y as string, 'base64url'),
+  ]);
+  const blob = Buffer.concat([
+    sshString('sk-ecdsa-sha2-nistp256@openssh.com'),
+    sshString('nistp256'),
+    sshString(point),
+    sshString('ssh:'),
+  ]);
   return `sk-ecdsa-sha2-nistp256@openssh.com ${blob.toString('base64')} ${comment}`;
 }
 

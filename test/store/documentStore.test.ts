@@ -27,13 +27,23 @@ describe.each<Backend>(['embedded', 'redis'])('document store contract (%s)', (b
   });
 
   test('getMany keeps the order of the keys and marks missing ones', async () => {
-    await store.write({ set: [{ key: 'a', value: 1 }, { key: 'c', value: 3 }] });
+    await store.write({
+      set: [
+        { key: 'a', value: 1 },
+        { key: 'c', value: 3 },
+      ],
+    });
     expect(await store.getMany(['c', 'b', 'a'])).toEqual([3, undefined, 1]);
     expect(await store.getMany([])).toEqual([]);
   });
 
   test('a write sets then deletes', async () => {
-    await store.write({ set: [{ key: 'a', value: 1 }, { key: 'b', value: 2 }] });
+    await store.write({
+      set: [
+        { key: 'a', value: 1 },
+        { key: 'b', value: 2 },
+      ],
+    });
     await store.write({ set: [{ key: 'c', value: 3 }], delete: ['a'] });
     expect(await store.getMany(['a', 'b', 'c'])).toEqual([undefined, 2, 3]);
   });
@@ -113,7 +123,11 @@ describe.each<Backend>(['embedded', 'redis'])('document store contract (%s)', (b
 });
 
 describe('an unreachable Redis is reported, never silently ignored', () => {
-  const store = createDocumentStore({ redisUrl: 'redis://127.0.0.1:1', dataDir: tempDir(), namespace: uniqueNamespace() });
+  const store = createDocumentStore({
+    redisUrl: 'redis://127.0.0.1:1',
+    dataDir: tempDir(),
+    namespace: uniqueNamespace(),
+  });
   afterAll(() => store.close());
 
   test.each([

@@ -109,7 +109,8 @@ function refuseUnsupportedType(type: string): never {
   );
 }
 
-const isAccepted = (type: string): type is KeyType => (ACCEPTED_KEY_TYPES as readonly string[]).includes(type);
+const isAccepted = (type: string): type is KeyType =>
+  (ACCEPTED_KEY_TYPES as readonly string[]).includes(type);
 
 /** Validates a FIDO (security key) blob, which sshpk does not know. Returns its size in bits. */
 function checkSecurityKeyBlob(type: KeyType, blob: Buffer): number {
@@ -187,7 +188,8 @@ function decodeBase64(text: string): Buffer {
   return Buffer.from(text, 'base64');
 }
 
-const KEY_TYPE_TOKEN = /^(ssh-[a-z0-9-]+(@[a-z0-9.-]+)?|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9-]+@openssh\.com|[a-z0-9-]+-cert-v01@openssh\.com)$/i;
+const KEY_TYPE_TOKEN =
+  /^(ssh-[a-z0-9-]+(@[a-z0-9.-]+)?|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9-]+@openssh\.com|[a-z0-9-]+-cert-v01@openssh\.com)$/i;
 
 function isKeyLine(line: string): boolean {
   return line.split(/\s+/).some((token) => KEY_TYPE_TOKEN.test(token));
@@ -263,7 +265,10 @@ export function parsePublicKey(input: string): ParsedPublicKey {
     );
   }
   // Tolerate a byte-order mark, CRLF line ends and surrounding whitespace.
-  const text = input.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').trim();
+  const text = input
+    .replace(/^\uFEFF/, '')
+    .replace(/\r\n?/g, '\n')
+    .trim();
   if (text === '') throw reject(`No key was given. ${HOW_TO_FIND}`);
   if (looksLikePrivateKey(text)) throw new DomainError('private_key', PRIVATE_KEY_MESSAGE, 'public_key');
 

@@ -1,0 +1,47 @@
+import { invalid } from './errors';
+
+/** Products a resource can be. */
+export const RESOURCE_TYPES = [
+  'instance',
+  'private-network',
+  'kubernetes-cluster',
+  'flexible-ip',
+  'load-balancer',
+  'database',
+  'object-bucket',
+] as const;
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
+
+/** Regions (`fr-par`) and zones (`fr-par-1`). */
+const LOCATION = /^[a-z]{2}-[a-z]{3}(-[1-9])?$/;
+const RESOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+export function validateResourceType(raw: string): ResourceType {
+  const type = raw.trim().toLowerCase();
+  if (!(RESOURCE_TYPES as readonly string[]).includes(type)) {
+    throw invalid(
+      `\`${raw.slice(0, 40)}\` is not a resource type. Types: ${RESOURCE_TYPES.map((t) => `\`${t}\``).join(', ')}.`,
+    );
+  }
+  return type as ResourceType;
+}
+
+export function validateResourceName(raw: string): string {
+  const name = raw.trim();
+  if (!RESOURCE_NAME.test(name)) {
+    throw invalid(
+      'A resource name is 1 to 63 letters, digits, `.`, `_` or `-`, starting with a letter or digit (for example `web-1`).',
+    );
+  }
+  return name;
+}
+
+export function validateLocation(raw: string): string {
+  const location = raw.trim().toLowerCase();
+  if (!LOCATION.test(location)) {
+    throw invalid(
+      `\`${raw.slice(0, 40)}\` is not a zone or region. Use a zone such as \`fr-par-1\`, \`nl-ams-2\`, \`pl-waw-1\` or a region such as \`fr-par\`.`,
+    );
+  }
+  return location;
+}

@@ -1,0 +1,187 @@
+import { authorize } from './access';
+import { DomainError } from './errors';
+import { isExpired, parseExpiry } from './expiry';
+import { parsePublicKey, type ParsedPublicKey } from './keys/parsePublicKey';
+import type { Actor, Project, SshKey } from './model';
+import { closestName, KEY_NAME_MAX, nameKey, validateKeyName } from './names';
+import { quoteName } from './projects';
+import type { Workspaces } from './workspaces';
+
+export const MAX_KEYS_PER_PROJECT = 5000;
+
+export interface AddKeyInput {
+  publicKey: string;
+  name?: string;
+  /** `8h`, `3d` or `YYYY-MM-DD`. */
+  expires?: string;
+  reason?: string;
+}
+
+/** A key checked and ready to add: what a form shows before the user confirms. */
+export interface KeyCandidate {
+  parsed: ParsedPublicKey;
+  name: string | undefined;
+  expiresAt: Date | undefined;
+}
+
+export type KeyChange = 'remove' | 'disable' | 'enable';
+
+const fingerprintTail = (fingerprint: string): string => fingerprint.replace(/^SHA256:/, '');
+
+/** A name for a key that was given none: its comment, else `<type>-<8 chars of fingerprint>`. */
+function defaultKeyName(parsed: ParsedPublicKey): string {
+  const fromComment = parsed.comment
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f<>`*]/g, '')
+    .trim()
+    .slice(0, KEY_NAME_MAX)
+    .trim();
+  return fromComment || `${parsed.type}-${fingerprintTail(parsed.fingerprint).slice(0, 8)}`;
+}
+
+/** `name`, or `name-2`, `name-3`… when a default name is taken. */
+function freeName(project: Project, wanted: string): string {
+  const taken = new Set(project.keys.map((k) => nameKey(k.name)));
+  if (!taken.has(nameKey(wanted))) return wanted;
+  for (let n = 2; ; n += 1) {
+    const suffix = `-${n}`;
+    const candidate = wanted.slice(0, KEY_NAME_MAX - suffix.length) + suffix;
+    if (!taken.has(nameKey(candidate))) return candidate;
+  }
+}
+
+export class KeyService {
+  constructor(private readonly workspaces: Workspaces) {}
+
+  /** Checks input without touching storage: bad input is refused before anything is read or written. */
+  check(input: AddKeyInput): KeyCandidate {
+    const parsed = parsePublicKey(input.publicKey);
+    const name = input.name !== undefined ? validateKeyName(input.name) : undefined;
+    const expiresAt =
+      input.expires !== undefined ? parseExpiry(input.expires, this.workspaces.now()) : undefined;
+    return { parsed, name, expiresAt };
+  }
+
+  async add(
+    actor: Actor,
+    projectReference: string,
+    input: AddKeyInput,
+  ): Promise<{ key: SshKey; project: Project }> {
+    const candidate = this.check(input);
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      const project = await tx.project(projectReference);
+      authorize(tx.context, actor.userId, 'key.add', project);
+      const { parsed } = candidate;
+      const existing = project.keys.find((k) => k.fingerprint === parsed.fingerprint);
+      if (existing) {
+        throw new DomainError(
+          'conflict',
+          `This key is already in project *${project.name}* as *${existing.name}* (${existing.fingerprint}), added by <@${existing.addedBy}>.`,
+          'public_key',
+        );
+      }
+      if (
+        candidate.name !== undefined &&
+        project.keys.some((k) => nameKey(k.name) === nameKey(candidate.name ?? ''))
+      ) {
+        throw new DomainError(
+          'conflict',
+          `Project *${project.name}* already has a key named *${candidate.name}*. Choose another name with \`--name\`.`,
+          'name',
+        );
+      }
+      if (project.keys.length >= MAX_KEYS_PER_PROJECT) {
+        throw new DomainError(
+          'conflict',
+          `Project *${project.name}* holds ${MAX_KEYS_PER_PROJECT} keys, the most a project can hold. Remove unused keys first.`,
+        );
+      }
+      const key: SshKey = {
+        id: this.workspaces.newId(),
+        name: candidate.name ?? freeName(project, defaultKeyName(parsed)),
+        publicKey: parsed.publicKey,
+        type: parsed.type,
+        bits: parsed.bits,
+        fingerprint: parsed.fingerprint,
+        comment: parsed.comment,
+        addedBy: actor.userId,
+        createdAt: tx.at,
+        disabled: false,
+        ...(candidate.expiresAt ? { expiresAt: candidate.expiresAt.toISOString() } : {}),
+      };
+      project.keys.push(key);
+      tx.record(
+        {
+          actor: actor.userId,
+          action: 'key.added',
+          target: `${key.name} (${key.fingerprint})`,
+          ...(input.reason?.trim() ? { detail: input.reason.trim().slice(0, 300) } : {}),
+        },
+        project,
+      );
+      return { key, project };
+    });
+  }
+
+  async list(
+    actor: Actor,
+    projectReference: string,
+  ): Promise<{ project: Project; keys: SshKey[]; now: Date }> {
+    const organization = await this.workspaces.organization(actor.teamId);
+    const project = await this.workspaces.project(organization, projectReference);
+    authorize(this.workspaces.context(organization), actor.userId, 'project.view', project);
+    return { project, keys: project.keys, now: this.workspaces.now() };
+  }
+
+  async change(
+    actor: Actor,
+    projectReference: string,
+    keyReference: string,
+    change: KeyChange,
+  ): Promise<{ key: SshKey; project: Project }> {
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      const project = await tx.project(projectReference);
+      authorize(tx.context, actor.userId, 'project.manage', project);
+      const key = findKey(project, keyReference);
+      if (change === 'remove') {
+        project.keys = project.keys.filter((k) => k.id !== key.id);
+      } else {
+        const disabled = change === 'disable';
+        if (key.disabled === disabled) {
+          throw new DomainError(
+            'conflict',
+            `Key *${key.name}* is already ${disabled ? 'disabled' : 'enabled'}.`,
+          );
+        }
+        key.disabled = disabled;
+      }
+      const action = { remove: 'key.removed', disable: 'key.disabled', enable: 'key.enabled' }[change];
+      tx.record({ actor: actor.userId, action, target: `${key.name} (${key.fingerprint})` }, project);
+      return { key, project };
+    });
+  }
+}
+
+/** Finds a key by ID, fingerprint (with or without `SHA256:`) or name (case-insensitive). */
+export function findKey(project: Project, reference: string): SshKey {
+  const wanted = reference.trim();
+  const fingerprint = wanted.startsWith('SHA256:') ? wanted : `SHA256:${wanted}`;
+  const found =
+    project.keys.find((k) => k.id === wanted.toLowerCase()) ??
+    project.keys.find((k) => k.fingerprint === fingerprint) ??
+    project.keys.find((k) => nameKey(k.name) === nameKey(wanted));
+  if (found) return found;
+  const suggestion = closestName(
+    wanted,
+    project.keys.map((k) => k.name),
+  );
+  throw new DomainError(
+    'not_found',
+    `Project *${project.name}* has no key \`${wanted.slice(0, 64)}\`.` +
+      (suggestion ? ` Did you mean \`${suggestion}\`?` : '') +
+      ` \`/sshkey list ${quoteName(project.name)}\` shows its keys.`,
+  );
+}
+
+export const keyState = (key: SshKey, now: Date): 'active' | 'disabled' | 'expired' =>
+  key.disabled ? 'disabled' : isExpired(key.expiresAt, now) ? 'expired' : 'active';

@@ -1,0 +1,97 @@
+import { authorize, isOwner, ownersOf } from './access';
+import { DomainError, invalid } from './errors';
+import type { Actor, AuditEntry, Organization } from './model';
+import type { Workspaces } from './workspaces';
+
+export interface OrganizationOverview {
+  organization: Organization;
+  owners: string[];
+  configuredOwners: readonly string[];
+  projectCount: number;
+  keyCount: number;
+  resourceCount: number;
+}
+
+export class OrganizationService {
+  constructor(private readonly workspaces: Workspaces) {}
+
+  async overview(actor: Actor): Promise<OrganizationOverview> {
+    const organization = await this.workspaces.organization(actor.teamId);
+    const sum = (pick: (p: Organization['projects'][number]) => number) =>
+      organization.projects.reduce((total, project) => total + pick(project), 0);
+    return {
+      organization,
+      owners: ownersOf(this.workspaces.context(organization)),
+      configuredOwners: this.workspaces.options.configuredOwners,
+      projectCount: organization.projects.length,
+      keyCount: sum((p) => p.keyCount),
+      resourceCount: sum((p) => p.resourceCount),
+    };
+  }
+
+  async addOwner(actor: Actor, userId: string): Promise<Organization> {
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      authorize(tx.context, actor.userId, 'organization.manage');
+      if (isOwner(tx.context, userId)) {
+        throw new DomainError('conflict', `<@${userId}> is already an organization owner.`);
+      }
+      tx.organization.owners.push(userId);
+      tx.touchOrganization();
+      tx.record({ actor: actor.userId, action: 'owner.added', target: `<@${userId}>` });
+      return tx.organization;
+    });
+  }
+
+  async removeOwner(actor: Actor, userId: string): Promise<Organization> {
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      authorize(tx.context, actor.userId, 'organization.manage');
+      if (tx.context.configuredOwners.includes(userId)) {
+        throw new DomainError(
+          'conflict',
+          `<@${userId}> is an owner through the \`ORG_OWNERS\` setting; whoever runs Keyhouse can remove them there.`,
+        );
+      }
+      if (!tx.organization.owners.includes(userId)) {
+        throw new DomainError('not_found', `<@${userId}> is not an organization owner.`);
+      }
+      if (ownersOf(tx.context).length <= 1) {
+        throw new DomainError(
+          'conflict',
+          `<@${userId}> is the last owner, and an organization always keeps one. Add another owner first.`,
+        );
+      }
+      tx.organization.owners = tx.organization.owners.filter((owner) => owner !== userId);
+      tx.touchOrganization();
+      tx.record({ actor: actor.userId, action: 'owner.removed', target: `<@${userId}>` });
+      return tx.organization;
+    });
+  }
+
+  async setApprovalsChannel(actor: Actor, channelId: string): Promise<Organization> {
+    if (!/^[CG][A-Z0-9]+$/.test(channelId))
+      throw invalid('Name a channel as a mention, for example `#approvals`.');
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      authorize(tx.context, actor.userId, 'organization.manage');
+      tx.organization.settings.approvalsChannel = channelId;
+      tx.touchOrganization();
+      tx.record({ actor: actor.userId, action: 'organization.channel_set', target: `<#${channelId}>` });
+      return tx.organization;
+    });
+  }
+
+  /** Recent changes, newest first: the organization's, or one project's. */
+  async audit(
+    actor: Actor,
+    projectReference?: string,
+  ): Promise<{ entries: AuditEntry[]; projectName?: string }> {
+    const organization = await this.workspaces.organization(actor.teamId);
+    const context = this.workspaces.context(organization);
+    if (projectReference !== undefined) {
+      const project = await this.workspaces.project(organization, projectReference);
+      authorize(context, actor.userId, 'project.view', project);
+      return { entries: project.activity, projectName: project.name };
+    }
+    authorize(context, actor.userId, 'organization.manage');
+    return { entries: (await this.workspaces.auditLog(organization)).entries };
+  }
+}

@@ -1,0 +1,203 @@
+import { authorize, can, effectiveRole } from './access';
+import { DomainError, invalid } from './errors';
+import type { Actor, Organization, Project, ProjectSummary, Role } from './model';
+import { ROLES } from './model';
+import { nameKey, validateDescription, validateProjectName } from './names';
+import { documentKeys, type Transaction, type Workspaces } from './workspaces';
+
+export const MAX_PROJECTS = 1000;
+
+export interface ProjectView {
+  organization: Organization;
+  project: Project;
+  /** The caller's role on it. */
+  role: Role | undefined;
+  owners: string[];
+}
+
+export class ProjectService {
+  constructor(private readonly workspaces: Workspaces) {}
+
+  /** Projects the caller may see. */
+  async list(actor: Actor): Promise<{ organization: Organization; projects: ProjectSummary[] }> {
+    const organization = await this.workspaces.organization(actor.teamId);
+    const context = this.workspaces.context(organization);
+    if (organization.settings.defaultRole === 'viewer' || can(context, actor.userId, 'organization.manage')) {
+      return { organization, projects: organization.projects };
+    }
+    // Without a default role, visibility depends on membership, kept in each project: one round trip.
+    const projects = await this.workspaces.store.getMany<Project>(
+      organization.projects.map((p) => documentKeys.project(p.id)),
+    );
+    const visible = new Set(
+      projects
+        .filter((p): p is Project => !!p && can(context, actor.userId, 'project.view', p))
+        .map((p) => p.id),
+    );
+    return { organization, projects: organization.projects.filter((p) => visible.has(p.id)) };
+  }
+
+  async show(actor: Actor, reference: string): Promise<ProjectView> {
+    const organization = await this.workspaces.organization(actor.teamId);
+    const context = this.workspaces.context(organization);
+    const project = await this.workspaces.project(organization, reference);
+    authorize(context, actor.userId, 'project.view', project);
+    return {
+      organization,
+      project,
+      role: effectiveRole(context, project, actor.userId),
+      owners: [...new Set([...context.configuredOwners, ...organization.owners])],
+    };
+  }
+
+  async create(actor: Actor, rawName: string, rawDescription = ''): Promise<Project> {
+    const name = validateProjectName(rawName);
+    const description = validateDescription(rawDescription);
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      authorize(tx.context, actor.userId, 'project.create');
+      assertNameFree(tx, name);
+      if (tx.organization.projects.length >= MAX_PROJECTS) {
+        throw new DomainError(
+          'conflict',
+          `This organization has ${MAX_PROJECTS} projects, the most it can hold. Delete unused ones first.`,
+        );
+      }
+      const project: Project = {
+        id: this.workspaces.newId(),
+        orgId: tx.organization.id,
+        name,
+        description,
+        isDefault: false,
+        createdAt: tx.at,
+        updatedAt: tx.at,
+        keys: [],
+        resources: [],
+        members: { [actor.userId]: 'admin' },
+        settings: { approvalsRequired: 1 },
+        activity: [],
+      };
+      tx.save(project);
+      tx.record({ actor: actor.userId, action: 'project.created', target: name }, project);
+      return project;
+    });
+  }
+
+  async rename(
+    actor: Actor,
+    reference: string,
+    rawName: string,
+  ): Promise<{ project: Project; previousName: string }> {
+    const name = validateProjectName(rawName);
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      const project = await tx.project(reference);
+      authorize(tx.context, actor.userId, 'project.manage', project);
+      const previousName = project.name;
+      if (previousName === name) throw invalid(`Project *${name}* already has that name.`);
+      if (nameKey(previousName) !== nameKey(name)) assertNameFree(tx, name);
+      project.name = name;
+      tx.record(
+        { actor: actor.userId, action: 'project.renamed', target: name, detail: `was ${previousName}` },
+        project,
+      );
+      return { project, previousName };
+    });
+  }
+
+  /** Deletes an empty, non-default project; `confirmation` must repeat its name. */
+  async delete(actor: Actor, reference: string, confirmation: string): Promise<Project> {
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      const project = await tx.project(reference);
+      authorize(tx.context, actor.userId, 'project.manage', project);
+      assertDeletable(project);
+      if (nameKey(confirmation) !== nameKey(project.name)) {
+        throw invalid(`Type the project's name, \`${project.name}\`, to confirm.`, 'confirmation');
+      }
+      tx.remove(project);
+      tx.record({ actor: actor.userId, action: 'project.deleted', target: project.name }, project);
+      return project;
+    });
+  }
+
+  /** The checks of `delete` that need no confirmation, so a form can refuse before asking for one. */
+  async prepareDelete(actor: Actor, reference: string): Promise<Project> {
+    const { project, organization } = await this.show(actor, reference);
+    authorize(this.workspaces.context(organization), actor.userId, 'project.manage', project);
+    assertDeletable(project);
+    return project;
+  }
+
+  async setDescription(actor: Actor, reference: string, rawDescription: string): Promise<Project> {
+    const description = validateDescription(rawDescription);
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      const project = await tx.project(reference);
+      authorize(tx.context, actor.userId, 'project.manage', project);
+      project.description = description;
+      tx.record({ actor: actor.userId, action: 'project.described' }, project);
+      return project;
+    });
+  }
+
+  async grant(actor: Actor, reference: string, userId: string, role: string): Promise<Project> {
+    if (!(ROLES as readonly string[]).includes(role)) {
+      throw invalid(`\`${role.slice(0, 20)}\` is not a role. Roles: \`admin\`, \`member\`, \`viewer\`.`);
+    }
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      const project = await tx.project(reference);
+      authorize(tx.context, actor.userId, 'project.manage', project);
+      project.members[userId] = role as Role;
+      tx.record(
+        { actor: actor.userId, action: 'role.granted', target: `<@${userId}>`, detail: role },
+        project,
+      );
+      return project;
+    });
+  }
+
+  async revoke(actor: Actor, reference: string, userId: string): Promise<Project> {
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      const project = await tx.project(reference);
+      authorize(tx.context, actor.userId, 'project.manage', project);
+      if (!project.members[userId]) {
+        throw new DomainError('not_found', `<@${userId}> has no role on project *${project.name}*.`);
+      }
+      delete project.members[userId];
+      tx.record({ actor: actor.userId, action: 'role.revoked', target: `<@${userId}>` }, project);
+      return project;
+    });
+  }
+}
+
+function assertNameFree(tx: Transaction, name: string): void {
+  const taken = tx.organization.projects.find((p) => nameKey(p.name) === nameKey(name));
+  if (taken) {
+    throw new DomainError(
+      'conflict',
+      `A project named *${taken.name}* already exists (names ignore case). Pick another name.`,
+      'name',
+    );
+  }
+}
+
+function assertDeletable(project: Project): void {
+  if (project.isDefault) {
+    throw new DomainError(
+      'conflict',
+      `*${project.name}* is the default project: its ID is the Organization ID, so it cannot be deleted. You can rename it.`,
+    );
+  }
+  if (project.keys.length > 0 || project.resources.length > 0) {
+    const parts = [
+      project.keys.length ? `${project.keys.length} SSH key${project.keys.length === 1 ? '' : 's'}` : '',
+      project.resources.length
+        ? `${project.resources.length} resource${project.resources.length === 1 ? '' : 's'}`
+        : '',
+    ].filter(Boolean);
+    throw new DomainError(
+      'conflict',
+      `Project *${project.name}* still holds ${parts.join(' and ')}. Remove them first (\`/sshkey list ${quoteName(project.name)}\` shows the keys).`,
+    );
+  }
+}
+
+/** A project name as a user would type it in a command. */
+export const quoteName = (name: string): string => (/\s/.test(name) ? `"${name}"` : name);
