@@ -1,0 +1,68 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import type { Config } from './config';
+import { createDomain, type Domain } from './domain';
+import type { DocumentStore } from './domain/storage';
+import { createHttpServer } from './http/server';
+import { registerListeners } from './slack/listeners';
+import { createDocumentStore } from './store/keyvStore';
+
+/** Keyhouse assembled: store, domain, Slack app and HTTP server, started and stopped together. */
+export interface Keyhouse {
+  domain: Domain;
+  store: DocumentStore;
+  /** Starts listening on `config.port` (0 picks a free port) and, in Socket Mode, connects to Slack. */
+  start(): Promise<{ port: number }>;
+  stop(): Promise<void>;
+}
+
+const LOG_LEVELS = { debug: LogLevel.DEBUG, info: LogLevel.INFO, warn: LogLevel.WARN, error: LogLevel.ERROR };
+
+export function createKeyhouse(config: Config, options: { namespace?: string } = {}): Keyhouse {
+  const store = createDocumentStore({
+    dataDir: config.dataDir,
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+  });
+  const domain = createDomain(store, { configuredOwners: config.orgOwners });
+  const clientOptions = config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {};
+  const logLevel = LOG_LEVELS[config.logLevel];
+
+  let app: App;
+  let server: Server;
+  if (config.slackAppToken) {
+    app = new App({
+      token: config.slackBotToken,
+      appToken: config.slackAppToken,
+      socketMode: true,
+      clientOptions,
+      logLevel,
+    });
+    server = createHttpServer({ store });
+  } else {
+    const receiver = new HTTPReceiver({ signingSecret: config.slackSigningSecret ?? '', logLevel });
+    app = new App({ token: config.slackBotToken, receiver, clientOptions, logLevel });
+    server = createHttpServer({ store, slack: receiver.requestListener });
+  }
+  registerListeners(app, domain);
+
+  return {
+    domain,
+    store,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, () => resolve());
+      });
+      if (config.slackAppToken) await app.start();
+      return { port: (server.address() as AddressInfo).port };
+    },
+    async stop() {
+      if (config.slackAppToken) await app.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
+    },
+  };
+}

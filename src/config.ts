@@ -1,0 +1,126 @@
+import { z } from 'zod';
+
+/** Settings from the environment (and `.env`). A bad or missing one stops start-up with one line naming it. */
+
+const blankAsUnset = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankAsUnset, schema.optional());
+
+const DURATION = /^(\d+)\s*(s|m|h|d)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text.trim().toLowerCase());
+  if (!match) return undefined;
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+const schema = z
+  .object({
+    SLACK_BOT_TOKEN: z.preprocess(
+      blankAsUnset,
+      z
+        .string({
+          error:
+            'is missing: set it to the bot token (xoxb-…) from your Slack app\'s "OAuth & Permissions" page',
+        })
+        .regex(/^xoxb-\S+$/, 'must be a bot token starting with xoxb-'),
+    ),
+    SLACK_APP_TOKEN: optional(
+      z.string().regex(/^xapp-\S+$/, 'must be an app-level token starting with xapp-'),
+    ),
+    SLACK_SIGNING_SECRET: optional(z.string().regex(/^\S+$/, 'must not contain spaces')),
+    SLACK_API_URL: optional(z.url({ error: 'must be a URL such as https://slack.com/api/' })),
+    PORT: z.preprocess(
+      blankAsUnset,
+      z.coerce
+        .number({ error: 'must be a port number' })
+        .int('must be a whole number')
+        .min(0, 'must be between 0 and 65535')
+        .max(65535, 'must be between 0 and 65535')
+        .default(3000),
+    ),
+    REDIS_URL: optional(z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')),
+    DATA_DIR: z.preprocess(blankAsUnset, z.string().default('./data')),
+    ORG_OWNERS: z.preprocess(
+      blankAsUnset,
+      z
+        .string()
+        .default('')
+        .transform((text) =>
+          text
+            .split(',')
+            .map((id) => id.trim())
+            .filter(Boolean),
+        )
+        .refine(
+          (ids) => ids.every((id) => /^[UW][A-Z0-9]{2,}$/.test(id)),
+          'must be Slack user IDs such as U012AB3CD, separated by commas',
+        ),
+    ),
+    APPROVAL_TTL: z.preprocess(
+      blankAsUnset,
+      z
+        .string()
+        .default('24h')
+        .transform((text, ctx) => {
+          const ms = parseDuration(text);
+          if (ms === undefined || ms < 60_000) {
+            ctx.addIssue({
+              code: 'custom',
+              message: 'must be a duration of at least a minute, such as 30m, 24h or 3d',
+            });
+            return z.NEVER;
+          }
+          return ms;
+        }),
+    ),
+    LOG_LEVEL: z.preprocess(blankAsUnset, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLACK_SIGNING_SECRET'],
+        message:
+          'is missing: HTTP mode needs the signing secret from your Slack app\'s "Basic Information" page (or set SLACK_APP_TOKEN for Socket Mode)',
+      });
+    }
+  });
+
+export interface Config {
+  slackBotToken: string;
+  slackAppToken?: string;
+  slackSigningSecret?: string;
+  slackApiUrl?: string;
+  port: number;
+  redisUrl?: string;
+  dataDir: string;
+  orgOwners: string[];
+  approvalTtlMs: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const name = String(issue?.path[0] ?? 'configuration');
+    throw new ConfigError(`${name} ${issue?.message ?? 'is invalid'}`);
+  }
+  const e = result.data;
+  return {
+    slackBotToken: e.SLACK_BOT_TOKEN,
+    ...(e.SLACK_APP_TOKEN ? { slackAppToken: e.SLACK_APP_TOKEN } : {}),
+    ...(e.SLACK_SIGNING_SECRET ? { slackSigningSecret: e.SLACK_SIGNING_SECRET } : {}),
+    ...(e.SLACK_API_URL ? { slackApiUrl: e.SLACK_API_URL } : {}),
+    port: e.PORT,
+    ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
+    dataDir: e.DATA_DIR,
+    orgOwners: e.ORG_OWNERS,
+    approvalTtlMs: e.APPROVAL_TTL,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,45 @@
+import { renderHelp, renderUnknownSubcommand, USAGE } from '../render/help';
+import { plain, renderAudit, renderOrganization } from '../render/messages';
+import { expectChannel, expectUser, tokenize } from '../tokenize';
+import { type CommandHandler, reply } from './types';
+import { missing, withUsage } from './usage';
+
+export const orgCommand: CommandHandler = async (domain, { actor, text }) => {
+  const tokens = tokenize(text);
+  const sub = tokens[0]?.value.toLowerCase();
+  switch (sub) {
+    case undefined:
+      return reply(renderOrganization(await domain.organizations.overview(actor)));
+    case 'help':
+      return reply(renderHelp('org'));
+    case 'owner':
+      return withUsage(USAGE.org.owner, async () => {
+        const verb = tokens[1]?.value.toLowerCase();
+        if (verb !== 'add' && verb !== 'remove') missing('`add` or `remove`', USAGE.org.owner);
+        const userId = expectUser(tokens[2], USAGE.org.owner);
+        if (verb === 'add') {
+          await domain.organizations.addOwner(actor, userId);
+          return reply(plain(`<@${userId}> is now an organization owner.`));
+        }
+        await domain.organizations.removeOwner(actor, userId);
+        return reply(plain(`<@${userId}> is no longer an organization owner.`));
+      });
+    case 'channel':
+      return withUsage(USAGE.org.channel, async () => {
+        const channelId = expectChannel(tokens[1], USAGE.org.channel);
+        await domain.organizations.setApprovalsChannel(actor, channelId);
+        return reply(
+          plain(
+            `Approval requests of projects without their own channel now go to <#${channelId}>. Invite Keyhouse there with \`/invite @Keyhouse\`.`,
+          ),
+        );
+      });
+    case 'audit':
+      return withUsage(USAGE.org.audit, async () => {
+        const { entries, projectName } = await domain.organizations.audit(actor, tokens[1]?.value);
+        return reply(renderAudit(entries, projectName));
+      });
+    default:
+      return reply(renderUnknownSubcommand('org', tokens[0]?.value ?? ''));
+  }
+};

@@ -1,0 +1,18 @@
+import type { View } from '@slack/types';
+import type { Domain } from '../../domain';
+import type { Actor } from '../../domain/model';
+import type { Message } from '../render/messages';
+
+export interface CommandInput {
+  actor: Actor;
+  /** The raw command text, as Slack sent it. */
+  text: string;
+  channelId: string;
+}
+
+export type CommandOutcome = { kind: 'reply'; message: Message } | { kind: 'modal'; view: View };
+
+export type CommandHandler = (domain: Domain, input: CommandInput) => Promise<CommandOutcome>;
+
+export const reply = (message: Message): CommandOutcome => ({ kind: 'reply', message });
+export const modal = (view: View): CommandOutcome => ({ kind: 'modal', view });

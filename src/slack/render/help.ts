@@ -1,0 +1,94 @@
+import type { KnownBlock } from '@slack/types';
+import { context, header, section } from './format';
+
+/** The grammar of every command, with examples: shown by `help` and next to errors. */
+export const USAGE = {
+  org: {
+    overview: '/org',
+    owner: '/org owner add|remove @user',
+    channel: '/org channel #channel',
+    audit: '/org audit [project]',
+  },
+  project: {
+    list: '/project list',
+    create: '/project create [name [description…]]',
+    show: '/project show <project>',
+    rename: '/project rename <project> <new name>',
+    delete: '/project delete <project>',
+    grant: '/project grant <project> @user admin|member|viewer',
+    revoke: '/project revoke <project> @user',
+    resourceAdd: '/project resource add <project> <type> <name> [zone]',
+    resourceRemove: '/project resource remove <project> <type> <name>',
+  },
+  sshkey: {
+    add: '/sshkey add <project> [--name <name>] [--expires <8h|3d|YYYY-MM-DD>] [--reason "<text>"] <public key>',
+    list: '/sshkey list <project>',
+    remove: '/sshkey remove <project> <key name, fingerprint or ID>',
+    disable: '/sshkey disable <project> <key name, fingerprint or ID>',
+    enable: '/sshkey enable <project> <key name, fingerprint or ID>',
+  },
+} as const;
+
+export type CommandName = keyof typeof USAGE;
+
+const EXAMPLES: Record<CommandName, string[]> = {
+  org: ['/org', '/org owner add @alice', '/org channel #infra-approvals', '/org audit web'],
+  project: [
+    '/project create web "Front-end servers"',
+    '/project create "data team"',
+    '/project show web',
+    '/project rename web www',
+    '/project grant web @alice admin',
+    '/project resource add web instance web-1 fr-par-1',
+  ],
+  sshkey: [
+    '/sshkey add web ssh-ed25519 AAAAC3Nza… alice@laptop',
+    '/sshkey add web --name oncall --expires 8h --reason "incident 42" ssh-ed25519 AAAA…',
+    '/sshkey list web',
+    '/sshkey disable web alice@laptop',
+    '/sshkey remove web SHA256:Vb4X…',
+  ],
+};
+
+const TITLES: Record<CommandName, string> = {
+  org: 'The organization: this workspace, its owners and its audit log.',
+  project: 'Projects group resources and the SSH keys that reach them.',
+  sshkey: 'SSH public keys of a project. Paste the `.pub` file, never the private key.',
+};
+
+const NOTES: Record<CommandName, string> = {
+  org: 'Only organization owners change organization settings.',
+  project:
+    'A `<project>` is a name (any case) or an ID. Quote names with spaces: `"web team"`. ' +
+    'Resource types: `instance`, `private-network`, `kubernetes-cluster`, `flexible-ip`, `load-balancer`, `database`, `object-bucket`.',
+  sshkey:
+    'Accepted: `ssh-ed25519`, `ecdsa-sha2-nistp256/384/521`, `ssh-rsa` (2048 bits or more) and security keys (`sk-…`), ' +
+    'as an OpenSSH line, an RFC 4716 block or a PEM public key.',
+};
+
+export function renderHelp(command: CommandName): { text: string; blocks: KnownBlock[] } {
+  const usage = Object.values(USAGE[command]).map((line) => `\`${line}\``);
+  return {
+    text: `/${command} help`,
+    blocks: [
+      header(`/${command}`),
+      section(TITLES[command]),
+      section(`*Usage*\n${usage.join('\n')}`),
+      section(`*Examples*\n${EXAMPLES[command].map((line) => `\`${line}\``).join('\n')}`),
+      context(NOTES[command]),
+    ],
+  };
+}
+
+/** A short answer for an unknown or missing sub-command. */
+export function renderUnknownSubcommand(
+  command: CommandName,
+  given: string,
+): { text: string; blocks: KnownBlock[] } {
+  const usage = Object.values(USAGE[command]).map((line) => `\`${line}\``);
+  const lead = given
+    ? `\`/${command}\` has no sub-command \`${given.slice(0, 30)}\`.`
+    : `What should \`/${command}\` do?`;
+  const text = `${lead}\n${usage.join('\n')}\n\`/${command} help\` shows examples.`;
+  return { text, blocks: [section(text)] };
+}

@@ -1,0 +1,62 @@
+import type { KnownBlock } from '@slack/types';
+
+/** Slack's limits, and the one guard that keeps every rendered surface inside them. */
+export const LIMITS = {
+  messageBlocks: 50,
+  viewBlocks: 100,
+  sectionText: 3000,
+  headerText: 150,
+  fields: 10,
+  fieldText: 2000,
+  contextElements: 10,
+  optionText: 75,
+  staticSelectOptions: 100,
+  modalTitle: 24,
+  buttonText: 75,
+  privateMetadata: 3000,
+} as const;
+
+/** Cuts text to `max` characters, marking the cut. */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * Joins as many lines as fit in `maxChars`, then says how many were left out. `total` is the full
+ * count when `lines` is already a first slice of a longer list.
+ */
+export function fitLines(
+  lines: string[],
+  maxChars: number = LIMITS.sectionText,
+  total = lines.length,
+): string {
+  const out: string[] = [];
+  let used = 0;
+  const reserve = 40; // room for the "…and N more" line
+  for (const [index, line] of lines.entries()) {
+    const cost = line.length + 1;
+    const remaining = total - index;
+    const budget = remaining > 1 ? maxChars - reserve : maxChars;
+    if (used + cost > budget) break;
+    out.push(line);
+    used += cost;
+  }
+  const hidden = total - out.length;
+  if (hidden > 0) out.push(`_…and ${hidden} more_`);
+  return clip(out.join('\n'), maxChars);
+}
+
+/**
+ * Keeps a block list within `max`, replacing what does not fit by one context block that says how
+ * many blocks' worth was left out. Blocks listed in `keepLast` (such as buttons) stay at the end.
+ */
+export function fitBlocks(blocks: KnownBlock[], max: number, keepLast: KnownBlock[] = []): KnownBlock[] {
+  const room = max - keepLast.length;
+  if (blocks.length <= room) return [...blocks, ...keepLast];
+  const kept = blocks.slice(0, room - 1);
+  const note: KnownBlock = {
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `_${blocks.length - kept.length} more sections not shown._` }],
+  };
+  return [...kept, note, ...keepLast];
+}

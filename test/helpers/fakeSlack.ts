@@ -1,0 +1,119 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for Slack's servers: the Web API (reached through SLACK_API_URL) and response_url.
+ * It records every call, so tests assert on what the app sent, as a user would see it.
+ */
+export interface RecordedCall {
+  /** Web API method (`chat.postMessage`) or `respond` for response_url posts. */
+  method: string;
+  /** The request path: for response_url posts, which response URL was used. */
+  path: string;
+  body: Record<string, unknown>;
+}
+
+const JSON_FIELDS = ['blocks', 'view', 'attachments'];
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks).toString('utf8');
+  if (!raw) return {};
+  if ((req.headers['content-type'] ?? '').includes('application/json'))
+    return JSON.parse(raw) as Record<string, unknown>;
+  const body: Record<string, unknown> = Object.fromEntries(new URLSearchParams(raw));
+  for (const field of JSON_FIELDS) {
+    if (typeof body[field] === 'string') body[field] = JSON.parse(body[field] as string);
+  }
+  return body;
+}
+
+export class FakeSlack {
+  readonly calls: RecordedCall[] = [];
+  private server: Server | undefined;
+  private port = 0;
+  private counter = 0;
+  /** Methods made to fail, with the Slack error they answer. */
+  readonly failures = new Map<string, string>();
+  private waiters: (() => void)[] = [];
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      void readBody(req).then((body) => {
+        const path = req.url ?? '/';
+        const method = path.startsWith('/respond/')
+          ? 'respond'
+          : (path.replace(/^\/api\//, '').split('?')[0] ?? '');
+        this.calls.push({ method, path, body });
+        for (const wake of this.waiters.splice(0)) wake();
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const failure = this.failures.get(method);
+        if (failure) {
+          res.end(JSON.stringify({ ok: false, error: failure }));
+          return;
+        }
+        res.end(JSON.stringify(this.answer(method, body)));
+      });
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server?.address() as AddressInfo).port;
+  }
+
+  private answer(method: string, body: Record<string, unknown>): Record<string, unknown> {
+    this.counter += 1;
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, user_id: 'UKEYHOUSE', bot_id: 'BKEYHOUSE', team_id: 'T0001', user: 'keyhouse' };
+      case 'chat.postMessage':
+        return { ok: true, channel: body.channel, ts: `1700000000.${String(this.counter).padStart(6, '0')}` };
+      case 'views.open':
+      case 'views.update':
+      case 'views.push':
+      case 'views.publish':
+        return { ok: true, view: { id: `V${this.counter}`, ...(body.view as object) } };
+      default:
+        return { ok: true };
+    }
+  }
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.port}/api/`;
+  }
+
+  newResponseUrl(): string {
+    this.counter += 1;
+    return `http://127.0.0.1:${this.port}/respond/${this.counter}`;
+  }
+
+  of(method: string): RecordedCall[] {
+    return this.calls.filter((call) => call.method === method);
+  }
+
+  /** Waits until a call matching `predicate` was recorded, and returns it. */
+  async waitFor(predicate: (call: RecordedCall) => boolean, timeoutMs = 5000): Promise<RecordedCall> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.calls.find(predicate);
+      if (found) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(
+          `no matching Slack call; recorded: ${this.calls.map((c) => c.method).join(', ') || 'none'}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+}

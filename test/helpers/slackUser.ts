@@ -1,0 +1,125 @@
+import { createHmac } from 'node:crypto';
+import type { FakeSlack, RecordedCall } from './fakeSlack';
+
+export const SIGNING_SECRET = 'test-signing-secret';
+
+/** Text a user would read in a message: its fallback text and every text in its blocks. */
+export function visibleText(body: Record<string, unknown>): string {
+  const texts: string[] = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) {
+        if (key === 'text' && typeof inner === 'string') texts.push(inner);
+        else walk(inner);
+      }
+    }
+  };
+  walk(body.blocks ?? body.view ?? []);
+  if (typeof body.text === 'string') texts.unshift(body.text);
+  return texts.join('\n');
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+  json: () => Record<string, unknown>;
+}
+
+/** Sends requests to the app the way Slack does: signed with the signing secret. */
+export async function signedPost(
+  baseUrl: string,
+  body: string,
+  contentType: string,
+  options: { secret?: string; timestamp?: number } = {},
+): Promise<HttpAnswer> {
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const signature = `v0=${createHmac('sha256', options.secret ?? SIGNING_SECRET)
+    .update(`v0:${timestamp}:${body}`)
+    .digest('hex')}`;
+  const response = await fetch(`${baseUrl}/slack/events`, {
+    method: 'POST',
+    headers: {
+      'content-type': contentType,
+      'x-slack-request-timestamp': String(timestamp),
+      'x-slack-signature': signature,
+    },
+    body,
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: text,
+    json: () => (text ? (JSON.parse(text) as Record<string, unknown>) : {}),
+  };
+}
+
+/** A person in a workspace, typing commands and submitting forms. */
+export class SlackUser {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly slack: FakeSlack,
+    readonly userId: string,
+    readonly teamId = 'T0001',
+    readonly channelId = 'C0GENERAL',
+  ) {}
+
+  /** Runs a slash command and returns the ephemeral reply (or the modal it opened). */
+  async command(command: string, text: string): Promise<RecordedCall> {
+    const responseUrl = this.slack.newResponseUrl();
+    const triggerId = `trigger-${responseUrl.split('/').pop()}`;
+    const body = new URLSearchParams({
+      token: 'legacy',
+      team_id: this.teamId,
+      team_domain: 'acme',
+      channel_id: this.channelId,
+      channel_name: 'general',
+      user_id: this.userId,
+      user_name: this.userId.toLowerCase(),
+      command,
+      text,
+      api_app_id: 'AKEYHOUSE',
+      is_enterprise_install: 'false',
+      response_url: responseUrl,
+      trigger_id: triggerId,
+    }).toString();
+    const answer = await signedPost(this.baseUrl, body, 'application/x-www-form-urlencoded');
+    if (answer.status !== 200) throw new Error(`command answered ${answer.status}: ${answer.body}`);
+    return this.slack.waitFor(
+      (call) =>
+        (call.method === 'respond' && call.path === new URL(responseUrl).pathname) ||
+        (call.method === 'views.open' && call.body.trigger_id === triggerId),
+    );
+  }
+
+  /** Submits a modal with the given input values; returns the app's acknowledgement (field errors or nothing). */
+  async submit(
+    view: Record<string, unknown>,
+    values: Record<string, string>,
+  ): Promise<Record<string, unknown>> {
+    const state = {
+      values: Object.fromEntries(
+        Object.entries(values).map(([block, value]) => [
+          block,
+          { [block]: { type: 'plain_text_input', value } },
+        ]),
+      ),
+    };
+    const payload = {
+      type: 'view_submission',
+      team: { id: this.teamId, domain: 'acme' },
+      user: { id: this.userId, username: this.userId.toLowerCase(), team_id: this.teamId },
+      api_app_id: 'AKEYHOUSE',
+      token: 'legacy',
+      trigger_id: 'trigger-submit',
+      view: { id: 'V1', team_id: this.teamId, type: 'modal', hash: 'h', ...view, state },
+    };
+    const answer = await signedPost(
+      this.baseUrl,
+      new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
+      'application/x-www-form-urlencoded',
+    );
+    if (answer.status !== 200) throw new Error(`submission answered ${answer.status}: ${answer.body}`);
+    return answer.json();
+  }
+}
