@@ -19,11 +19,11 @@ export interface Keyhouse {
 
 const LOG_LEVELS = { debug: LogLevel.DEBUG, info: LogLevel.INFO, warn: LogLevel.WARN, error: LogLevel.ERROR };
 
-export function createKeyhouse(config: Config, options: { namespace?: string } = {}): Keyhouse {
+export function createKeyhouse(config: Config): Keyhouse {
   const store = createDocumentStore({
     dataDir: config.dataDir,
+    namespace: config.storeNamespace,
     ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
-    ...(options.namespace ? { namespace: options.namespace } : {}),
   });
   const domain = createDomain(store, { configuredOwners: config.orgOwners });
   const clientOptions = config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {};

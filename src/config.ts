@@ -75,6 +75,10 @@ const schema = z
           return ms;
         }),
     ),
+    STORE_NAMESPACE: z.preprocess(
+      blankAsUnset,
+      z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -').default('keyhouse'),
+    ),
     LOG_LEVEL: z.preprocess(blankAsUnset, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
   })
   .superRefine((env, ctx) => {
@@ -96,6 +100,8 @@ export interface Config {
   port: number;
   redisUrl?: string;
   dataDir: string;
+  /** Prefix of every stored key, so several deployments can share one Redis. */
+  storeNamespace: string;
   orgOwners: string[];
   approvalTtlMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -119,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     port: e.PORT,
     ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
     dataDir: e.DATA_DIR,
+    storeNamespace: e.STORE_NAMESPACE,
     orgOwners: e.ORG_OWNERS,
     approvalTtlMs: e.APPROVAL_TTL,
     logLevel: e.LOG_LEVEL,

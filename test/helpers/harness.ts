@@ -36,10 +36,11 @@ export async function startHarness(
       DATA_DIR: dataDir,
       ORG_OWNERS: OWNER_ID,
       LOG_LEVEL: 'error',
+      STORE_NAMESPACE: namespace,
       ...(backend === 'redis' ? { REDIS_URL } : {}),
       ...options.env,
     });
-    const keyhouse = createKeyhouse(config, { namespace });
+    const keyhouse = createKeyhouse(config);
     const { port } = await keyhouse.start();
     apps.push({ keyhouse, url: `http://127.0.0.1:${port}` });
   }
