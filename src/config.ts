@@ -77,7 +77,10 @@ const schema = z
     ),
     STORE_NAMESPACE: z.preprocess(
       blankAsUnset,
-      z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -').default('keyhouse'),
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -')
+        .default('keyhouse'),
     ),
     LOG_LEVEL: z.preprocess(blankAsUnset, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
   })

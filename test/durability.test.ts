@@ -8,12 +8,16 @@ import { KeyFactory } from './helpers/sshKeygen';
 /** Keyhouse as `npm start` runs it, in its own process, so it can be killed hard. */
 async function startProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const root = join(__dirname, '..');
-  const child = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, 'src/main.ts')], {
-    cwd: root,
-    // No developer .env may leak in: point dotenv at a file that does not exist.
-    env: { PATH: process.env.PATH ?? '', DOTENV_CONFIG_PATH: join(tempDir(), '.env'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, 'src/main.ts')],
+    {
+      cwd: root,
+      // No developer .env may leak in: point dotenv at a file that does not exist.
+      env: { PATH: process.env.PATH ?? '', DOTENV_CONFIG_PATH: join(tempDir(), '.env'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Keyhouse did not start: ${output}`)), 20_000);
@@ -41,42 +45,49 @@ const killHard = (child: ChildProcess) =>
 const keys = new KeyFactory();
 afterAll(() => keys.cleanup());
 
-describe.each(['embedded', 'redis'] as const)('every acknowledged change survives a hard kill (%s store)', (backend) => {
-  const slack = new FakeSlack();
-  beforeAll(() => slack.start());
-  afterAll(() => slack.stop());
+describe.each(['embedded', 'redis'] as const)(
+  'every acknowledged change survives a hard kill (%s store)',
+  (backend) => {
+    const slack = new FakeSlack();
+    beforeAll(() => slack.start());
+    afterAll(() => slack.stop());
 
-  test('project and key are there after SIGKILL and restart', async () => {
-    const env = {
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: slack.apiUrl,
-      PORT: '0',
-      ORG_OWNERS: 'UOWNER1',
-      DATA_DIR: tempDir(),
-      STORE_NAMESPACE: uniqueNamespace(),
-      ...(backend === 'redis' ? { REDIS_URL } : {}),
-    };
-    const first = await startProcess(env);
-    const key = keys.generate('ed25519', { comment: 'kept' });
-    try {
-      const user = new SlackUser(first.url, slack, 'UOWNER1');
-      expect(visibleText((await user.command('/project', 'create durable')).body)).toContain('Created project *durable*');
-      expect(visibleText((await user.command('/sshkey', `add durable ${key.publicLine}`)).body)).toContain('Added key *kept*');
-    } finally {
-      await killHard(first.child);
-    }
-    const second = await startProcess(env);
-    try {
-      const user = new SlackUser(second.url, slack, 'UOWNER1');
-      const list = visibleText((await user.command('/sshkey', 'list durable')).body);
-      expect(list).toContain('*kept*');
-      expect(list).toContain(keys.fingerprint(key.publicLine).fingerprint);
-    } finally {
-      await killHard(second.child);
-    }
-  });
-});
+    test('project and key are there after SIGKILL and restart', async () => {
+      const env = {
+        SLACK_BOT_TOKEN: 'xoxb-test',
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        SLACK_API_URL: slack.apiUrl,
+        PORT: '0',
+        ORG_OWNERS: 'UOWNER1',
+        DATA_DIR: tempDir(),
+        STORE_NAMESPACE: uniqueNamespace(),
+        ...(backend === 'redis' ? { REDIS_URL } : {}),
+      };
+      const first = await startProcess(env);
+      const key = keys.generate('ed25519', { comment: 'kept' });
+      try {
+        const user = new SlackUser(first.url, slack, 'UOWNER1');
+        expect(visibleText((await user.command('/project', 'create durable')).body)).toContain(
+          'Created project *durable*',
+        );
+        expect(visibleText((await user.command('/sshkey', `add durable ${key.publicLine}`)).body)).toContain(
+          'Added key *kept*',
+        );
+      } finally {
+        await killHard(first.child);
+      }
+      const second = await startProcess(env);
+      try {
+        const user = new SlackUser(second.url, slack, 'UOWNER1');
+        const list = visibleText((await user.command('/sshkey', 'list durable')).body);
+        expect(list).toContain('*kept*');
+        expect(list).toContain(keys.fingerprint(key.publicLine).fingerprint);
+      } finally {
+        await killHard(second.child);
+      }
+    });
+  },
+);
 
 test('a bad setting stops start-up with one line naming it', async () => {
   await expect(startProcess({ SLACK_BOT_TOKEN: 'not-a-token', SLACK_SIGNING_SECRET: 's' })).rejects.toThrow(

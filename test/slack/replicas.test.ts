@@ -17,7 +17,12 @@ const owner = { teamId: 'T0001', userId: OWNER_ID };
 
 test('concurrent creates of one project name on both replicas leave exactly one project', async () => {
   const replies = await Promise.all(
-    Array.from({ length: 10 }, (_, i) => harness.user(OWNER_ID, i % 2).command('/project', 'create race').then((c) => visibleText(c.body))),
+    Array.from({ length: 10 }, (_, i) =>
+      harness
+        .user(OWNER_ID, i % 2)
+        .command('/project', 'create race')
+        .then((c) => visibleText(c.body)),
+    ),
   );
   expect(replies.filter((text) => text.includes('Created project *race*'))).toHaveLength(1);
   expect(replies.filter((text) => /already exists|Someone else is changing/.test(text))).toHaveLength(9);
@@ -31,7 +36,12 @@ test('concurrent adds of distinct keys on both replicas lose none', async () => 
   await harness.user(OWNER_ID).command('/project', 'create web');
   const lines = Array.from({ length: 12 }, () => keys.generate('ed25519').publicLine);
   const replies = await Promise.all(
-    lines.map((line, i) => harness.user(OWNER_ID, i % 2).command('/sshkey', `add web ${line}`).then((c) => visibleText(c.body))),
+    lines.map((line, i) =>
+      harness
+        .user(OWNER_ID, i % 2)
+        .command('/sshkey', `add web ${line}`)
+        .then((c) => visibleText(c.body)),
+    ),
   );
   expect(replies.every((text) => text.includes('Added key'))).toBe(true);
   const { keys: stored } = await domainOf(0).keys.list(owner, 'web');
@@ -44,7 +54,12 @@ test('concurrent adds of one key on both replicas store it once', async () => {
   await harness.user(OWNER_ID).command('/project', 'create web');
   const line = keys.generate('ed25519').publicLine;
   const replies = await Promise.all(
-    Array.from({ length: 8 }, (_, i) => harness.user(OWNER_ID, i % 2).command('/sshkey', `add web ${line}`).then((c) => visibleText(c.body))),
+    Array.from({ length: 8 }, (_, i) =>
+      harness
+        .user(OWNER_ID, i % 2)
+        .command('/sshkey', `add web ${line}`)
+        .then((c) => visibleText(c.body)),
+    ),
   );
   expect(replies.filter((text) => text.includes('Added key'))).toHaveLength(1);
   const { keys: stored } = await domainOf(1).keys.list(owner, 'web');
