@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { createLogger } from './logger';
 import type { Config } from './config';
 import { createDomain, type Domain } from './domain';
 import type { DocumentStore } from './domain/storage';
@@ -28,6 +29,7 @@ export function createKeyhouse(config: Config): Keyhouse {
   const domain = createDomain(store, { configuredOwners: config.orgOwners });
   const clientOptions = config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {};
   const logLevel = LOG_LEVELS[config.logLevel];
+  const logger = createLogger(logLevel);
 
   let app: App;
   let server: Server;
@@ -37,12 +39,13 @@ export function createKeyhouse(config: Config): Keyhouse {
       appToken: config.slackAppToken,
       socketMode: true,
       clientOptions,
+      logger,
       logLevel,
     });
     server = createHttpServer({ store });
   } else {
-    const receiver = new HTTPReceiver({ signingSecret: config.slackSigningSecret ?? '', logLevel });
-    app = new App({ token: config.slackBotToken, receiver, clientOptions, logLevel });
+    const receiver = new HTTPReceiver({ signingSecret: config.slackSigningSecret ?? '', logger });
+    app = new App({ token: config.slackBotToken, receiver, clientOptions, logger, logLevel });
     server = createHttpServer({ store, slack: receiver.requestListener });
   }
   registerListeners(app, domain);

@@ -94,3 +94,36 @@ test('a bad setting stops start-up with one line naming it', async () => {
     /exited with 1: Keyhouse cannot start: SLACK_BOT_TOKEN must be a bot token starting with xoxb-\n$/,
   );
 });
+
+test('a private key pasted into a command never reaches the logs, even at debug level', async () => {
+  const slack = new FakeSlack();
+  await slack.start();
+  const { child, url } = await startProcess({
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    PORT: '0',
+    ORG_OWNERS: 'UOWNER1',
+    DATA_DIR: tempDir(),
+    LOG_LEVEL: 'debug',
+  });
+  let logs = '';
+  child.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+  try {
+    const secret = keys.generate('ed25519');
+    const user = new SlackUser(url, slack, 'UOWNER1');
+    const reply = visibleText((await user.command('/sshkey', `add default ${secret.privateText}`)).body);
+    expect(reply).toMatch(/That is a \*private\* key/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(logs).toContain('[DEBUG]'); // debug logging was on
+    for (const line of secret.privateText
+      .split('\n')
+      .filter((l) => l.length > 20 && !l.startsWith('-----'))) {
+      expect(logs).not.toContain(line.slice(0, 20));
+    }
+  } finally {
+    await killHard(child);
+    await slack.stop();
+  }
+});

@@ -48,8 +48,17 @@ const PRIVATE_KEY_MARKERS: RegExp[] = [
   /Proc-Type:\s*4,ENCRYPTED/i,
 ];
 
+/**
+ * True when text holds anything that looks like private key material, even URL- or JSON-encoded
+ * (`PRIVATE+KEY`, `PRIVATE%20KEY`): logs use it to withhold such lines.
+ */
+export function containsPrivateKeyMaterial(text: string): boolean {
+  const spaced = text.replace(/\+|%20/g, ' ');
+  return PRIVATE_KEY_MARKERS.some((marker) => marker.test(spaced));
+}
+
 function looksLikePrivateKey(text: string): boolean {
-  if (PRIVATE_KEY_MARKERS.some((marker) => marker.test(text))) return true;
+  if (containsPrivateKeyMaterial(text)) return true;
   if (!text.includes('-----BEGIN')) return false;
   // sshpk.parseKey would silently return the public half of a private key: ask the private parser first.
   try {
