@@ -2,10 +2,10 @@ import { authorize } from './access';
 import { DomainError } from './errors';
 import { isExpired, parseExpiry } from './expiry';
 import { parsePublicKey, type ParsedPublicKey } from './keys/parsePublicKey';
-import type { Actor, Project, SshKey } from './model';
+import type { Actor, Project, SshKey, UserKeyIndex } from './model';
 import { closestName, KEY_NAME_MAX, nameKey, validateKeyName } from './names';
 import { quoteName } from './projects';
-import type { Workspaces } from './workspaces';
+import { documentKeys, type Workspaces } from './workspaces';
 
 export const MAX_KEYS_PER_PROJECT = 5000;
 
@@ -110,6 +110,7 @@ export class KeyService {
         ...(candidate.expiresAt ? { expiresAt: candidate.expiresAt.toISOString() } : {}),
       };
       project.keys.push(key);
+      (await tx.userKeys(actor.userId)).keys.push({ projectId: project.id, keyId: key.id });
       tx.record(
         {
           actor: actor.userId,
@@ -133,6 +134,27 @@ export class KeyService {
     return { project, keys: project.keys, now: this.workspaces.now() };
   }
 
+  /** The keys a user added, across projects: their index and the projects it names, two round trips. */
+  async mine(actor: Actor): Promise<OwnedKey[]> {
+    const organization = await this.workspaces.organization(actor.teamId);
+    const index = await this.workspaces.store.get<UserKeyIndex>(
+      documentKeys.userKeys(organization.id, actor.userId),
+    );
+    const projectIds = [...new Set((index?.keys ?? []).map((ref) => ref.projectId))];
+    const projects = await this.workspaces.store.getMany<Project>(
+      projectIds.map((id) => documentKeys.project(id)),
+    );
+    const owned: OwnedKey[] = [];
+    for (const project of projects) {
+      if (!project) continue;
+      const ids = new Set(index?.keys.filter((ref) => ref.projectId === project.id).map((ref) => ref.keyId));
+      for (const key of project.keys) {
+        if (ids.has(key.id)) owned.push({ key, projectId: project.id, projectName: project.name });
+      }
+    }
+    return owned;
+  }
+
   async change(
     actor: Actor,
     projectReference: string,
@@ -145,6 +167,8 @@ export class KeyService {
       const key = findKey(project, keyReference);
       if (change === 'remove') {
         project.keys = project.keys.filter((k) => k.id !== key.id);
+        const index = await tx.userKeys(key.addedBy);
+        index.keys = index.keys.filter((ref) => ref.keyId !== key.id);
       } else {
         const disabled = change === 'disable';
         if (key.disabled === disabled) {
@@ -160,6 +184,12 @@ export class KeyService {
       return { key, project };
     });
   }
+}
+
+export interface OwnedKey {
+  key: SshKey;
+  projectId: string;
+  projectName: string;
 }
 
 /** Finds a key by ID, fingerprint (with or without `SHA256:`) or name (case-insensitive). */

@@ -95,6 +95,11 @@ export interface AuditLog {
   entries: AuditEntry[];
 }
 
+/** Where one user's keys are, so "my keys" reads a few documents, not every project. */
+export interface UserKeyIndex {
+  keys: { projectId: string; keyId: string }[];
+}
+
 /** Who is asking: a Slack user in a workspace. */
 export interface Actor {
   teamId: string;

@@ -6,6 +6,14 @@ import { nameKey, validateDescription, validateProjectName } from './names';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
 
 export const MAX_PROJECTS = 1000;
+export const MAX_APPROVALS = 5;
+
+export interface SettingsChange {
+  description?: string;
+  /** A channel ID, or null to fall back to the organization's channel. */
+  approvalsChannel?: string | null;
+  approvalsRequired?: number;
+}
 
 export interface ProjectView {
   organization: Organization;
@@ -126,13 +134,50 @@ export class ProjectService {
     return project;
   }
 
-  async setDescription(actor: Actor, reference: string, rawDescription: string): Promise<Project> {
-    const description = validateDescription(rawDescription);
+  /** The checks of `updateSettings` that come before the form. */
+  async prepareSettings(actor: Actor, reference: string): Promise<Project> {
+    const { project, organization } = await this.show(actor, reference);
+    authorize(this.workspaces.context(organization), actor.userId, 'project.manage', project);
+    return project;
+  }
+
+  /** Changes the settings given; the others stay as they are. */
+  async updateSettings(actor: Actor, reference: string, changes: SettingsChange): Promise<Project> {
+    const description =
+      changes.description !== undefined ? validateDescription(changes.description) : undefined;
+    const required = changes.approvalsRequired;
+    if (required !== undefined && (!Number.isInteger(required) || required < 1 || required > MAX_APPROVALS)) {
+      throw invalid(`Approvals required is a whole number from 1 to ${MAX_APPROVALS}.`, 'approvals_required');
+    }
+    if (changes.approvalsChannel && !/^[CG][A-Z0-9]+$/.test(changes.approvalsChannel)) {
+      throw invalid('Pick a channel for approval requests.', 'approvals_channel');
+    }
     return this.workspaces.mutate(actor.teamId, async (tx) => {
       const project = await tx.project(reference);
       authorize(tx.context, actor.userId, 'project.manage', project);
-      project.description = description;
-      tx.record({ actor: actor.userId, action: 'project.described' }, project);
+      const changed: string[] = [];
+      if (description !== undefined && description !== project.description) {
+        project.description = description;
+        changed.push('description');
+      }
+      if (
+        changes.approvalsChannel !== undefined &&
+        changes.approvalsChannel !== (project.settings.approvalsChannel ?? null)
+      ) {
+        if (changes.approvalsChannel) project.settings.approvalsChannel = changes.approvalsChannel;
+        else delete project.settings.approvalsChannel;
+        changed.push('approvals channel');
+      }
+      if (required !== undefined && required !== project.settings.approvalsRequired) {
+        project.settings.approvalsRequired = required;
+        changed.push(`approvals required: ${required}`);
+      }
+      if (changed.length > 0) {
+        tx.record(
+          { actor: actor.userId, action: 'project.settings_changed', detail: changed.join(', ') },
+          project,
+        );
+      }
       return project;
     });
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AccessContext } from './access';
 import { DomainError } from './errors';
-import type { AuditEntry, AuditLog, Organization, Project, ProjectSummary } from './model';
+import type { AuditEntry, AuditLog, Organization, Project, ProjectSummary, UserKeyIndex } from './model';
 import { closestName, nameKey } from './names';
 import type { DocumentStore } from './storage';
 
@@ -19,6 +19,7 @@ export const documentKeys = {
   organization: (teamId: string) => `org:${teamId}`,
   project: (projectId: string) => `project:${projectId}`,
   audit: (orgId: string) => `audit:${orgId}`,
+  userKeys: (orgId: string, userId: string) => `userkeys:${orgId}:${userId}`,
 };
 
 export interface WorkspaceOptions {
@@ -164,6 +165,7 @@ export class Transaction {
   private audit: AuditLog | undefined;
   private readonly records: AuditEntry[] = [];
   private organizationChanged = false;
+  private readonly userKeyIndexes = new Map<string, UserKeyIndex>();
 
   constructor(
     private readonly workspaces: Workspaces,
@@ -183,6 +185,20 @@ export class Transaction {
     if (!project) throw new DomainError('not_found', `Project *${summary.name}* was just deleted.`);
     this.audit ??= (audit as AuditLog | undefined) ?? { entries: [] };
     return project as Project;
+  }
+
+  /** The index of a user's keys, loaded once; saved with the change. */
+  async userKeys(userId: string): Promise<UserKeyIndex> {
+    let index = this.userKeyIndexes.get(userId);
+    if (!index) {
+      index = (await this.workspaces.store.get<UserKeyIndex>(
+        documentKeys.userKeys(this.organization.id, userId),
+      )) ?? {
+        keys: [],
+      };
+      this.userKeyIndexes.set(userId, index);
+    }
+    return index;
   }
 
   /** Marks a project as changed (or new); its index entry follows. */
@@ -236,6 +252,9 @@ export class Transaction {
       key: documentKeys.project(project.id),
       value: project,
     }));
+    for (const [userId, index] of this.userKeyIndexes) {
+      sets.push({ key: documentKeys.userKeys(this.organization.id, userId), value: index });
+    }
     if (this.records.length > 0) {
       this.audit ??= (await store.get<AuditLog>(documentKeys.audit(this.organization.id))) ?? { entries: [] };
       const entries = [...[...this.records].reverse(), ...this.audit.entries].slice(0, AUDIT_LOG_SIZE);

@@ -2,9 +2,10 @@ import type { Token } from '../tokenize';
 import { decodeSlackText, expectUser, tokenize } from '../tokenize';
 import { escapeText } from '../render/format';
 import { renderHelp, renderUnknownSubcommand, USAGE } from '../render/help';
-import { plain, renderProject, renderProjectList } from '../render/messages';
-import { renderCreateProjectModal, renderDeleteProjectModal } from '../render/modals';
-import { type CommandHandler, modal, reply } from './types';
+import { renderDashboard } from '../render/dashboard';
+import { plain, renderProjectList } from '../render/messages';
+import { renderCreateProjectModal, renderDeleteProjectModal, renderSettingsModal } from '../render/modals';
+import { broadcast, type CommandHandler, modal, reply } from './types';
 import { missing, withUsage } from './usage';
 
 /** Free text after a token: a single quoted token as is, else the raw rest of the line, decoded. */
@@ -40,9 +41,21 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
         );
       });
     case 'show':
-      return withUsage(USAGE.project.show, async () => {
-        const view = await domain.projects.show(actor, arg(1, 'The project', USAGE.project.show));
-        return reply(renderProject(view, domain.workspaces.now()));
+    case 'dashboard': {
+      const usage = USAGE.project[sub];
+      return withUsage(usage, async () => {
+        const view = await domain.projects.show(actor, arg(1, 'The project', usage));
+        const dashboard = renderDashboard(view, domain.workspaces.now());
+        return sub === 'show' ? reply(dashboard) : broadcast(dashboard);
+      });
+    }
+    case 'settings':
+      return withUsage(USAGE.project.settings, async () => {
+        const project = await domain.projects.prepareSettings(
+          actor,
+          arg(1, 'The project', USAGE.project.settings),
+        );
+        return modal(renderSettingsModal(project, channelId));
       });
     case 'rename':
       return withUsage(USAGE.project.rename, async () => {

@@ -1,13 +1,14 @@
 import { renderHelp, renderUnknownSubcommand, USAGE } from '../render/help';
 import { renderKeyAdded, renderKeyChanged, renderKeyList } from '../render/messages';
 import { decodeSlackText, readFlags, tokenize } from '../tokenize';
-import { type CommandHandler, reply } from './types';
+import { renderAddKeyModal } from '../render/modals';
+import { type CommandHandler, modal, reply } from './types';
 import { missing, UsageError, withUsage } from './usage';
 
 const ADD_FLAGS = ['name', 'expires', 'reason'] as const;
 const LOOKS_LIKE_KEY = /^(ssh-|ecdsa-|sk-|-----BEGIN|----)/;
 
-export const sshkeyCommand: CommandHandler = async (domain, { actor, text }) => {
+export const sshkeyCommand: CommandHandler = async (domain, { actor, text, channelId }) => {
   const tokens = tokenize(text);
   const sub = tokens[0]?.value.toLowerCase();
   switch (sub) {
@@ -17,7 +18,16 @@ export const sshkeyCommand: CommandHandler = async (domain, { actor, text }) => 
       return withUsage(USAGE.sshkey.add, async () => {
         const usage = USAGE.sshkey.add;
         const project = tokens[1];
-        if (!project) missing('The project', usage);
+        if (!project) {
+          const { projects } = await domain.projects.list(actor);
+          return modal(
+            renderAddKeyModal(
+              projects,
+              projects.find((p) => p.isDefault),
+              channelId,
+            ),
+          );
+        }
         if (LOOKS_LIKE_KEY.test(project.value)) {
           throw new UsageError('Name the project before the key.', usage);
         }

@@ -10,9 +10,15 @@ export interface CommandInput {
   channelId: string;
 }
 
-export type CommandOutcome = { kind: 'reply'; message: Message } | { kind: 'modal'; view: View };
+export type CommandOutcome =
+  /** Only the caller sees it. */
+  | { kind: 'reply'; message: Message }
+  /** Posted in the channel for everyone. */
+  | { kind: 'broadcast'; message: Message }
+  | { kind: 'modal'; view: View };
 
 export type CommandHandler = (domain: Domain, input: CommandInput) => Promise<CommandOutcome>;
 
 export const reply = (message: Message): CommandOutcome => ({ kind: 'reply', message });
+export const broadcast = (message: Message): CommandOutcome => ({ kind: 'broadcast', message });
 export const modal = (view: View): CommandOutcome => ({ kind: 'modal', view });

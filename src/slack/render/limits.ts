@@ -60,3 +60,35 @@ export function fitBlocks(blocks: KnownBlock[], max: number, keepLast: KnownBloc
   };
   return [...kept, note, ...keepLast];
 }
+
+/**
+ * Packs lines into at most `maxSections` texts of at most `maxChars` each; the last says how many
+ * lines did not fit. Used where one list may fill several sections of a message.
+ */
+export function packLines(
+  lines: string[],
+  maxSections: number,
+  maxChars: number = LIMITS.sectionText,
+): string[] {
+  const texts: string[] = [];
+  let index = 0;
+  while (index < lines.length && texts.length < maxSections) {
+    const last = texts.length === maxSections - 1;
+    const remaining = lines.slice(index);
+    if (last) {
+      texts.push(fitLines(remaining, maxChars));
+      break;
+    }
+    const chunk: string[] = [];
+    let used = 0;
+    for (const line of remaining) {
+      if (used + line.length + 1 > maxChars) break;
+      chunk.push(line);
+      used += line.length + 1;
+    }
+    if (chunk.length === 0) chunk.push(clip(remaining[0] ?? '', maxChars));
+    texts.push(chunk.join('\n'));
+    index += chunk.length;
+  }
+  return texts;
+}

@@ -1,10 +1,9 @@
 import type { KnownBlock } from '@slack/types';
-import { keyState } from '../../domain/keys';
-import type { AuditEntry, Project, ProjectSummary, Resource, SshKey } from '../../domain/model';
+import type { AuditEntry, Project, ProjectSummary, SshKey } from '../../domain/model';
+import { activityLine, keyLine } from './dashboard';
 import type { OrganizationOverview } from '../../domain/organizations';
-import type { ProjectView } from '../../domain/projects';
 import { code, context, escapeText, header, plural, section, user, when } from './format';
-import { fitBlocks, fitLines, LIMITS } from './limits';
+import { fitLines, LIMITS } from './limits';
 
 /** Pure renderers: domain data in, Slack message out. */
 export interface Message {
@@ -53,19 +52,6 @@ export function renderProjectList(projects: ProjectSummary[]): Message {
   };
 }
 
-export function keyLine(key: SshKey, now: Date): string {
-  const state = keyState(key, now);
-  const badges = [
-    state === 'disabled' ? ':no_entry: disabled' : '',
-    state === 'expired' ? ':hourglass: expired' : '',
-    state === 'active' && key.expiresAt ? `expires ${when(key.expiresAt)}` : '',
-  ].filter(Boolean);
-  return (
-    `• *${escapeText(key.name)}* — ${key.type} ${key.bits} · ${code(key.fingerprint)} · added by ${user(key.addedBy)}` +
-    (badges.length ? ` · ${badges.join(' · ')}` : '')
-  );
-}
-
 export function renderKeyList(project: Project, keys: SshKey[], now: Date): Message {
   if (keys.length === 0) {
     return plain(`Project *${escapeText(project.name)}* has no SSH keys yet. Add one with \`/sshkey add\`.`);
@@ -98,79 +84,6 @@ export function renderKeyChanged(
   );
 }
 
-function groupResources(resources: Resource[]): string[] {
-  const byType = new Map<string, Map<string, Resource[]>>();
-  for (const resource of resources) {
-    const zones = byType.get(resource.type) ?? new Map<string, Resource[]>();
-    const zone = resource.zone ?? 'no zone';
-    zones.set(zone, [...(zones.get(zone) ?? []), resource]);
-    byType.set(resource.type, zones);
-  }
-  const lines: string[] = [];
-  for (const [type, zones] of [...byType].sort(([a], [b]) => a.localeCompare(b))) {
-    for (const [zone, items] of [...zones].sort(([a], [b]) => a.localeCompare(b))) {
-      const names = items.map((r) => escapeText(r.name));
-      const shown =
-        names.slice(0, 20).join(', ') + (names.length > 20 ? `, …and ${names.length - 20} more` : '');
-      lines.push(`• *${type}* · ${zone} (${items.length}): ${shown}`);
-    }
-  }
-  return lines;
-}
-
-export function activityLine(entry: AuditEntry): string {
-  const where = entry.projectName ? ` in *${escapeText(entry.projectName)}*` : '';
-  const target = entry.target
-    ? ` ${escapeText(entry.target).replace(/&lt;([@#][A-Z0-9]+)&gt;/g, '<$1>')}`
-    : '';
-  const detail = entry.detail ? ` _(${escapeText(entry.detail)})_` : '';
-  const outcome = entry.outcome === 'done' ? '' : ` — ${entry.outcome}`;
-  return `${when(entry.at)} ${user(entry.actor)} ${entry.action}${target}${where}${detail}${outcome}`;
-}
-
-export function renderProject(view: ProjectView, now: Date): Message {
-  const { project, organization } = view;
-  const blocks: KnownBlock[] = [
-    header(`${project.name}${project.isDefault ? ' · default' : ''}`),
-    section(
-      `*Project ID:* ${code(project.id)}\n*Organization ID:* ${code(organization.id)}` +
-        (project.description ? `\n${escapeText(project.description)}` : ''),
-    ),
-    section(
-      `*SSH keys (${project.keys.length})*\n` +
-        (project.keys.length
-          ? fitLines(
-              project.keys.map((k) => keyLine(k, now)),
-              LIMITS.sectionText - 40,
-            )
-          : '_none_'),
-    ),
-    section(
-      `*Resources (${project.resources.length})*\n` +
-        (project.resources.length
-          ? fitLines(groupResources(project.resources), LIMITS.sectionText - 40)
-          : '_none_'),
-    ),
-    section(
-      `*Members*\n` +
-        (Object.keys(project.members).length
-          ? fitLines(
-              Object.entries(project.members).map(([id, role]) => `• ${user(id)} — ${role}`),
-              LIMITS.sectionText - 20,
-            )
-          : '_nobody has a role yet; organization owners act as admins_'),
-    ),
-    section(
-      `*Recent activity*\n` +
-        (project.activity.length
-          ? fitLines(project.activity.slice(0, 10).map(activityLine), LIMITS.sectionText - 30)
-          : '_none_'),
-    ),
-    context(`Your role: ${view.role ?? 'none'} · updated ${when(project.updatedAt)}`),
-  ];
-  return { text: `Project ${project.name}`, blocks: fitBlocks(blocks, LIMITS.messageBlocks) };
-}
-
 export function renderAudit(entries: AuditEntry[], projectName?: string): Message {
   const title = projectName ? `Recent changes in ${projectName}` : 'Recent changes';
   if (entries.length === 0) return plain(`*${escapeText(title)}*\nNothing yet.`);
@@ -178,7 +91,13 @@ export function renderAudit(entries: AuditEntry[], projectName?: string): Messag
     text: title,
     blocks: [
       section(`*${escapeText(title)}*`),
-      section(fitLines(entries.slice(0, 50).map(activityLine), LIMITS.sectionText, entries.length)),
+      section(
+        fitLines(
+          entries.slice(0, 50).map((entry) => activityLine(entry)),
+          LIMITS.sectionText,
+          entries.length,
+        ),
+      ),
     ],
   };
 }

@@ -1,15 +1,9 @@
-import type { View } from '@slack/types';
-import type { Project } from '../../domain/model';
+import type { KnownBlock, PlainTextOption, View } from '@slack/types';
+import type { Project, ProjectSummary, SshKey } from '../../domain/model';
+import { MAX_APPROVALS } from '../../domain/projects';
+import { CALLBACK, FIELD } from '../ids';
 import { clip, LIMITS } from './limits';
-import { code, escapeText, plural, section } from './format';
-
-export const CALLBACK = {
-  deleteProject: 'project_delete',
-} as const;
-
-export const FIELD = {
-  confirmation: 'confirmation',
-} as const;
+import { code, escapeText, plural, section, when } from './format';
 
 /** What a modal carries to its submission handler. */
 export interface ModalMetadata {
@@ -30,67 +24,205 @@ export function decodeMetadata(raw: string | undefined): ModalMetadata | undefin
   }
 }
 
-export function renderDeleteProjectModal(project: Project, channelId?: string): View {
+const text = (value: string) => ({ type: 'plain_text' as const, text: value });
+
+function modalShell(
+  callbackId: string,
+  title: string,
+  submit: string | undefined,
+  metadata: ModalMetadata,
+  blocks: KnownBlock[],
+): View {
   return {
     type: 'modal',
-    callback_id: CALLBACK.deleteProject,
-    title: { type: 'plain_text', text: 'Delete project' },
-    submit: { type: 'plain_text', text: 'Delete' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    private_metadata: encodeMetadata({ projectId: project.id, ...(channelId ? { channelId } : {}) }),
-    blocks: [
+    callback_id: callbackId,
+    title: text(clip(title, LIMITS.modalTitle)),
+    ...(submit ? { submit: text(submit) } : {}),
+    close: text(submit ? 'Cancel' : 'Close'),
+    private_metadata: encodeMetadata(metadata),
+    blocks: blocks.slice(0, LIMITS.viewBlocks),
+  };
+}
+
+function textInput(
+  field: string,
+  label: string,
+  options: {
+    optional?: boolean;
+    multiline?: boolean;
+    maxLength?: number;
+    hint?: string;
+    placeholder?: string;
+    initial?: string;
+  } = {},
+): KnownBlock {
+  return {
+    type: 'input',
+    block_id: field,
+    optional: options.optional ?? false,
+    label: text(label),
+    ...(options.hint ? { hint: text(options.hint) } : {}),
+    element: {
+      type: 'plain_text_input',
+      action_id: field,
+      multiline: options.multiline ?? false,
+      ...(options.maxLength ? { max_length: options.maxLength } : {}),
+      ...(options.placeholder ? { placeholder: text(options.placeholder) } : {}),
+      ...(options.initial ? { initial_value: options.initial } : {}),
+    },
+  };
+}
+
+export function renderDeleteProjectModal(project: Project, channelId?: string): View {
+  return modalShell(
+    CALLBACK.deleteProject,
+    'Delete project',
+    'Delete',
+    { projectId: project.id, ...(channelId ? { channelId } : {}) },
+    [
       section(
         `:warning: This deletes project *${escapeText(project.name)}* (${code(project.id)}) and its history of ` +
           `${plural(project.activity.length, 'change')}. It cannot be undone.`,
       ),
-      {
-        type: 'input',
-        block_id: FIELD.confirmation,
-        label: { type: 'plain_text', text: 'Type the project name to confirm' },
-        element: {
-          type: 'plain_text_input',
-          action_id: FIELD.confirmation,
-          placeholder: { type: 'plain_text', text: clip(project.name, 150) },
-        },
-      },
+      textInput(FIELD.confirmation, 'Type the project name to confirm', {
+        placeholder: clip(project.name, 150),
+      }),
     ],
-  };
+  );
 }
 
-export const CREATE_PROJECT_CALLBACK = 'project_create';
-export const CREATE_FIELD = { name: 'name', description: 'description' } as const;
-
 export function renderCreateProjectModal(channelId?: string): View {
-  return {
-    type: 'modal',
-    callback_id: CREATE_PROJECT_CALLBACK,
-    title: { type: 'plain_text', text: 'Create project' },
-    submit: { type: 'plain_text', text: 'Create' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    private_metadata: encodeMetadata({ projectId: '', ...(channelId ? { channelId } : {}) }),
-    blocks: [
+  return modalShell(
+    CALLBACK.createProject,
+    'Create project',
+    'Create',
+    { projectId: '', ...(channelId ? { channelId } : {}) },
+    [
+      textInput(FIELD.name, 'Name', {
+        maxLength: 64,
+        hint: 'Up to 64 letters, digits, spaces, ".", "_" or "-". Unique in the organization.',
+      }),
+      textInput(FIELD.description, 'Description', { optional: true, multiline: true, maxLength: 200 }),
+    ],
+  );
+}
+
+const projectOption = (p: ProjectSummary): PlainTextOption => ({
+  text: text(clip(`${p.name}${p.isDefault ? ' (default)' : ''}`, LIMITS.optionText)),
+  value: p.id,
+});
+
+/**
+ * The add-key form. Up to 100 projects fit a static select; beyond that the select asks the app for
+ * options as the user types (external select, served by `app.options`).
+ */
+export function renderAddKeyModal(
+  projects: ProjectSummary[],
+  selected: ProjectSummary | undefined,
+  channelId?: string,
+): View {
+  const initial = selected ? { initial_option: projectOption(selected) } : {};
+  const picker: KnownBlock = {
+    type: 'input',
+    block_id: FIELD.project,
+    label: text('Project'),
+    element:
+      projects.length <= LIMITS.staticSelectOptions
+        ? {
+            type: 'static_select',
+            action_id: FIELD.project,
+            options: projects.map(projectOption),
+            ...initial,
+          }
+        : { type: 'external_select', action_id: FIELD.project, min_query_length: 0, ...initial },
+  };
+  return modalShell(
+    CALLBACK.addKey,
+    'Add SSH key',
+    'Add key',
+    { projectId: selected?.id ?? '', ...(channelId ? { channelId } : {}) },
+    [
+      picker,
+      textInput(FIELD.publicKey, 'Public key', {
+        multiline: true,
+        hint: 'The contents of your .pub file, e.g. ~/.ssh/id_ed25519.pub. Never paste the private key.',
+        placeholder: 'ssh-ed25519 AAAAC3Nza… you@laptop',
+      }),
+      textInput(FIELD.name, 'Name', {
+        optional: true,
+        maxLength: 64,
+        hint: "Defaults to the key's comment.",
+      }),
+      textInput(FIELD.expires, 'Expires', {
+        optional: true,
+        maxLength: 10,
+        hint: 'Hours (8h), days (3d) or a date (2026-12-31). Empty: never.',
+      }),
+      textInput(FIELD.reason, 'Reason', { optional: true, multiline: true, maxLength: 300 }),
+    ],
+  );
+}
+
+/** Shown in place of the form once a key is added: the fingerprint to compare with `ssh-keygen -lf`. */
+export function renderKeyAddedModal(key: SshKey, project: Project): View {
+  return modalShell(CALLBACK.addKey, 'Key added', undefined, { projectId: project.id }, [
+    section(`:white_check_mark: Added *${escapeText(key.name)}* to *${escapeText(project.name)}*.`),
+    section(
+      `*Fingerprint:* ${code(key.fingerprint)}\n*Type:* ${key.type} ${key.bits}` +
+        (key.expiresAt ? `\n*Expires:* ${when(key.expiresAt)}` : ''),
+    ),
+    {
+      type: 'context',
+      elements: [
+        { type: 'mrkdwn', text: 'Compare with `ssh-keygen -lf ~/.ssh/id_ed25519.pub` on your machine.' },
+      ],
+    },
+  ]);
+}
+
+export function renderSettingsModal(project: Project, channelId?: string): View {
+  const required = project.settings.approvalsRequired;
+  const option = (n: number): PlainTextOption => ({ text: text(String(n)), value: String(n) });
+  return modalShell(
+    CALLBACK.projectSettings,
+    'Project settings',
+    'Save',
+    { projectId: project.id, ...(channelId ? { channelId } : {}) },
+    [
+      section(`Settings of *${escapeText(project.name)}* (${code(project.id)})`),
+      textInput(FIELD.description, 'Description', {
+        optional: true,
+        multiline: true,
+        maxLength: 200,
+        initial: project.description,
+      }),
       {
         type: 'input',
-        block_id: CREATE_FIELD.name,
-        label: { type: 'plain_text', text: 'Name' },
-        hint: {
-          type: 'plain_text',
-          text: 'Up to 64 letters, digits, spaces, ".", "_" or "-". Unique in the organization.',
+        block_id: FIELD.approvalsChannel,
+        optional: true,
+        label: text('Approvals channel'),
+        hint: text("Where key requests are posted. Empty: the organization's channel."),
+        element: {
+          type: 'conversations_select',
+          action_id: FIELD.approvalsChannel,
+          filter: { include: ['public', 'private'], exclude_bot_users: true },
+          ...(project.settings.approvalsChannel
+            ? { initial_conversation: project.settings.approvalsChannel }
+            : {}),
         },
-        element: { type: 'plain_text_input', action_id: CREATE_FIELD.name, max_length: 64 },
       },
       {
         type: 'input',
-        block_id: CREATE_FIELD.description,
-        optional: true,
-        label: { type: 'plain_text', text: 'Description' },
+        block_id: FIELD.approvalsRequired,
+        label: text('Approvals required'),
+        hint: text('How many different admins must approve a key request.'),
         element: {
-          type: 'plain_text_input',
-          action_id: CREATE_FIELD.description,
-          multiline: true,
-          max_length: 200,
+          type: 'static_select',
+          action_id: FIELD.approvalsRequired,
+          options: Array.from({ length: MAX_APPROVALS }, (_, i) => option(i + 1)),
+          initial_option: option(required),
         },
       },
     ],
-  };
+  );
 }

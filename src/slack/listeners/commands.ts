@@ -1,0 +1,38 @@
+import type { App } from '@slack/bolt';
+import type { Domain } from '../../domain';
+import type { Actor } from '../../domain/model';
+import { orgCommand } from '../commands/org';
+import { projectCommand } from '../commands/project';
+import { sshkeyCommand } from '../commands/sshkey';
+import type { CommandHandler } from '../commands/types';
+import { errorMessage } from './common';
+
+const COMMANDS: Record<string, CommandHandler> = {
+  '/org': orgCommand,
+  '/project': projectCommand,
+  '/sshkey': sshkeyCommand,
+};
+
+export function registerCommands(app: App, domain: Domain): void {
+  for (const [name, handler] of Object.entries(COMMANDS)) {
+    app.command(name, async ({ command, ack, respond, client, logger }) => {
+      await ack();
+      const actor: Actor = { teamId: command.team_id, userId: command.user_id };
+      try {
+        const outcome = await handler(domain, {
+          actor,
+          text: command.text ?? '',
+          channelId: command.channel_id,
+        });
+        if (outcome.kind === 'modal') {
+          await client.views.open({ trigger_id: command.trigger_id, view: outcome.view });
+        } else {
+          const responseType = outcome.kind === 'broadcast' ? 'in_channel' : 'ephemeral';
+          await respond({ response_type: responseType, ...outcome.message });
+        }
+      } catch (error) {
+        await respond({ response_type: 'ephemeral', ...errorMessage(error, logger) });
+      }
+    });
+  }
+}

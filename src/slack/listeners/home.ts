@@ -1,0 +1,56 @@
+import type { App } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { Domain } from '../../domain';
+import type { Actor } from '../../domain/model';
+import type { HomeTab } from '../ids';
+import { type HomeContent, renderHome } from '../render/home';
+
+/** Loads what a Home tab shows. Each tab reads a fixed number of documents. */
+export async function homeContent(
+  domain: Domain,
+  actor: Actor,
+  tab: HomeTab | { projectId: string },
+): Promise<HomeContent> {
+  const now = domain.workspaces.now();
+  if (typeof tab === 'object')
+    return { tab: 'project', view: await domain.projects.show(actor, tab.projectId), now };
+  switch (tab) {
+    case 'overview': {
+      const overview = await domain.organizations.overview(actor);
+      const activity = (await domain.workspaces.auditLog(overview.organization)).entries;
+      return { tab, overview, activity };
+    }
+    case 'projects':
+      return { tab, projects: (await domain.projects.list(actor)).projects };
+    case 'keys':
+      return { tab, keys: await domain.keys.mine(actor), now };
+    case 'approvals':
+      return { tab };
+    case 'settings':
+      return { tab, overview: await domain.organizations.overview(actor) };
+  }
+}
+
+export async function publishHome(
+  client: WebClient,
+  domain: Domain,
+  actor: Actor,
+  tab: HomeTab | { projectId: string },
+): Promise<void> {
+  await client.views.publish({
+    user_id: actor.userId,
+    view: renderHome(await homeContent(domain, actor, tab)),
+  });
+}
+
+export function registerHome(app: App, domain: Domain): void {
+  app.event('app_home_opened', async ({ event, body, client, logger }) => {
+    if (event.tab !== 'home') return;
+    const actor: Actor = { teamId: body.team_id, userId: event.user };
+    try {
+      await publishHome(client, domain, actor, 'overview');
+    } catch (error) {
+      logger.error(`could not publish App Home: ${error instanceof Error ? error.message : 'unknown error'}`);
+    }
+  });
+}

@@ -1,0 +1,14 @@
+import type { App } from '@slack/bolt';
+import type { Domain } from '../../domain';
+import { registerActions } from './actions';
+import { registerCommands } from './commands';
+import { registerHome } from './home';
+import { registerViews } from './views';
+
+/** Every Slack listener: thin, each parses its input, calls one use case and renders the result. */
+export function registerListeners(app: App, domain: Domain): void {
+  registerCommands(app, domain);
+  registerViews(app, domain);
+  registerActions(app, domain);
+  registerHome(app, domain);
+}

@@ -1,0 +1,92 @@
+import type { App } from '@slack/bolt';
+import type { Domain } from '../../domain';
+import type { Actor } from '../../domain/model';
+import { CALLBACK, FIELD } from '../ids';
+import { escapeText } from '../render/format';
+import { decodeMetadata, renderKeyAddedModal } from '../render/modals';
+import { fieldErrors, inputValue, notify } from './common';
+
+/** Form submissions: validate through the domain, answer field errors in place, or close and confirm. */
+export function registerViews(app: App, domain: Domain): void {
+  app.view(CALLBACK.deleteProject, async ({ ack, view, body, logger }) => {
+    const metadata = decodeMetadata(view.private_metadata);
+    const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
+    try {
+      const project = await domain.projects.delete(
+        actor,
+        metadata?.projectId ?? '',
+        inputValue(view, FIELD.confirmation),
+      );
+      await ack();
+      await notify(app, actor.userId, metadata?.channelId, {
+        text: `Deleted project ${project.name}.`,
+      }).catch(() => undefined);
+    } catch (error) {
+      await ack({
+        response_action: 'errors',
+        errors: fieldErrors(error, [FIELD.confirmation], FIELD.confirmation, logger),
+      });
+    }
+  });
+
+  app.view(CALLBACK.createProject, async ({ ack, view, body, logger }) => {
+    const metadata = decodeMetadata(view.private_metadata);
+    const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
+    try {
+      const project = await domain.projects.create(
+        actor,
+        inputValue(view, FIELD.name),
+        inputValue(view, FIELD.description),
+      );
+      await ack();
+      await notify(app, actor.userId, metadata?.channelId, {
+        text: `:white_check_mark: Created project *${escapeText(project.name)}* (\`${project.id}\`). You are its admin.`,
+      }).catch(() => undefined);
+    } catch (error) {
+      await ack({
+        response_action: 'errors',
+        errors: fieldErrors(error, [FIELD.name, FIELD.description], FIELD.name, logger),
+      });
+    }
+  });
+
+  app.view(CALLBACK.addKey, async ({ ack, view, body, logger }) => {
+    const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
+    const optional = (field: string) => inputValue(view, field).trim() || undefined;
+    try {
+      const expires = optional(FIELD.expires);
+      const name = optional(FIELD.name);
+      const reason = optional(FIELD.reason);
+      const projectId = inputValue(view, FIELD.project);
+      const { key, project } = await domain.keys.add(actor, projectId, {
+        publicKey: inputValue(view, FIELD.publicKey),
+        ...(name ? { name } : {}),
+        ...(expires ? { expires } : {}),
+        ...(reason ? { reason } : {}),
+      });
+      await ack({ response_action: 'update', view: renderKeyAddedModal(key, project) });
+    } catch (error) {
+      const fields = [FIELD.publicKey, FIELD.name, FIELD.expires, FIELD.project];
+      await ack({ response_action: 'errors', errors: fieldErrors(error, fields, FIELD.project, logger) });
+    }
+  });
+
+  app.view(CALLBACK.projectSettings, async ({ ack, view, body, logger }) => {
+    const metadata = decodeMetadata(view.private_metadata);
+    const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
+    try {
+      const project = await domain.projects.updateSettings(actor, metadata?.projectId ?? '', {
+        description: inputValue(view, FIELD.description),
+        approvalsChannel: inputValue(view, FIELD.approvalsChannel) || null,
+        approvalsRequired: Number(inputValue(view, FIELD.approvalsRequired) || '1'),
+      });
+      await ack();
+      await notify(app, actor.userId, metadata?.channelId, {
+        text: `Saved the settings of *${escapeText(project.name)}*.`,
+      }).catch(() => undefined);
+    } catch (error) {
+      const fields = [FIELD.description, FIELD.approvalsChannel, FIELD.approvalsRequired];
+      await ack({ response_action: 'errors', errors: fieldErrors(error, fields, FIELD.description, logger) });
+    }
+  });
+}

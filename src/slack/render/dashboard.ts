@@ -1,0 +1,127 @@
+import type { KnownBlock } from '@slack/types';
+import { keyState } from '../../domain/keys';
+import type { AuditEntry, Resource, SshKey } from '../../domain/model';
+import type { ProjectView } from '../../domain/projects';
+import { ACTION } from '../ids';
+import { code, context, escapeText, header, plural, section, user, when } from './format';
+import { fitBlocks, fitLines, LIMITS, packLines } from './limits';
+import type { Message } from './messages';
+
+/** The project dashboard: one Block Kit message that stays within Slack's limits at any size. */
+
+const KEY_SECTIONS = 4;
+const RESOURCE_SECTIONS = 2;
+const ACTIVITY_SHOWN = 8;
+
+export function keyLine(key: SshKey, now: Date): string {
+  const state = keyState(key, now);
+  const badges = [
+    state === 'disabled' ? ':no_entry: disabled' : '',
+    state === 'expired' ? ':hourglass: expired' : '',
+    state === 'active' && key.expiresAt ? `expires ${when(key.expiresAt)}` : '',
+  ].filter(Boolean);
+  return (
+    `• *${escapeText(key.name)}* — ${key.type} ${key.bits} · ${code(key.fingerprint)} · added by ${user(key.addedBy)}` +
+    (badges.length ? ` · ${badges.join(' · ')}` : '')
+  );
+}
+
+/** One line per type and zone: `instance · fr-par-1 (3): web-1, web-2, web-3`. */
+export function resourceLines(resources: Resource[]): string[] {
+  const groups = new Map<string, Resource[]>();
+  for (const resource of resources) {
+    const group = `${resource.type}\u0000${resource.zone ?? ''}`;
+    groups.set(group, [...(groups.get(group) ?? []), resource]);
+  }
+  return [...groups.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([group, items]) => {
+      const [type, zone] = group.split('\u0000') as [string, string];
+      const names = items.map((r) => escapeText(r.name));
+      const shown =
+        names.slice(0, 25).join(', ') + (names.length > 25 ? `, …and ${names.length - 25} more` : '');
+      return `• *${type}* · ${zone || 'no zone'} (${items.length}): ${shown}`;
+    });
+}
+
+export function activityLine(entry: AuditEntry, withProject = true): string {
+  const where = withProject && entry.projectName ? ` in *${escapeText(entry.projectName)}*` : '';
+  // Targets may name users or channels as mentions; everything else in them is escaped.
+  const target = entry.target
+    ? ` ${escapeText(entry.target).replace(/&lt;([@#][A-Z0-9]+)&gt;/g, '<$1>')}`
+    : '';
+  const detail = entry.detail ? ` _(${escapeText(entry.detail)})_` : '';
+  const outcome = entry.outcome === 'done' ? '' : ` — ${entry.outcome}`;
+  return `${when(entry.at)} ${user(entry.actor)} ${entry.action}${target}${where}${detail}${outcome}`;
+}
+
+export function renderDashboard(view: ProjectView, now: Date): Message {
+  const { project, organization } = view;
+  const keys = [...project.keys].sort((a, b) => a.name.localeCompare(b.name));
+  const active = keys.filter((k) => keyState(k, now) === 'active').length;
+  const members = Object.entries(project.members).sort(([, a], [, b]) => a.localeCompare(b));
+
+  const blocks: KnownBlock[] = [
+    header(`${project.name}${project.isDefault ? '  ·  default' : ''}`),
+    section(
+      `*Project ID:* ${code(project.id)}\n*Organization ID:* ${code(organization.id)}` +
+        (project.description ? `\n${escapeText(project.description)}` : ''),
+    ),
+    { type: 'divider' },
+    section(`*SSH keys* — ${plural(keys.length, 'key')}, ${active} active`),
+    ...(keys.length
+      ? packLines(
+          keys.map((k) => keyLine(k, now)),
+          KEY_SECTIONS,
+        ).map(section)
+      : [section('_No keys yet. Use *Add key* below._')]),
+    { type: 'divider' },
+    section(`*Resources* — ${plural(project.resources.length, 'resource')}`),
+    ...(project.resources.length
+      ? packLines(resourceLines(project.resources), RESOURCE_SECTIONS).map(section)
+      : [section('_None yet: `/project resource add`_')]),
+    { type: 'divider' },
+    section(
+      `*Members* — ${plural(members.length, 'member')}\n` +
+        (members.length
+          ? fitLines(
+              members.map(([id, role]) => `• ${user(id)} — ${role}`),
+              LIMITS.sectionText - 40,
+            )
+          : '_Nobody has a role yet; organization owners act as admins._'),
+    ),
+    section(
+      `*Recent activity*\n` +
+        (project.activity.length
+          ? fitLines(
+              project.activity.slice(0, ACTIVITY_SHOWN).map((e) => activityLine(e, false)),
+              LIMITS.sectionText - 40,
+            )
+          : '_Nothing yet._'),
+    ),
+    context(`Updated ${when(project.updatedAt)} · shown ${when(now.toISOString())}`),
+  ];
+  const actions: KnownBlock = {
+    type: 'actions',
+    block_id: 'dashboard_actions',
+    elements: [
+      {
+        type: 'button',
+        action_id: ACTION.dashboardAddKey,
+        text: { type: 'plain_text', text: 'Add key' },
+        style: 'primary',
+        value: project.id,
+      },
+      {
+        type: 'button',
+        action_id: ACTION.dashboardRefresh,
+        text: { type: 'plain_text', text: 'Refresh' },
+        value: project.id,
+      },
+    ],
+  };
+  return {
+    text: `Project ${project.name}: ${plural(keys.length, 'SSH key')}, ${plural(project.resources.length, 'resource')}`,
+    blocks: fitBlocks(blocks, LIMITS.messageBlocks, [actions]),
+  };
+}
