@@ -2,7 +2,7 @@ import { createKeyhouse, type Keyhouse } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { REDIS_URL, tempDir, uniqueNamespace } from './env';
 import { FakeSlack } from './fakeSlack';
-import { SIGNING_SECRET, SlackUser } from './slackUser';
+import { SIGNING_SECRET, SlackClientOf, SlackUser } from './slackUser';
 
 export const OWNER_ID = 'UOWNER1';
 
@@ -11,6 +11,8 @@ export interface Harness {
   apps: { keyhouse: Keyhouse; url: string }[];
   /** A user talking to the first app (or to app `appIndex`). */
   user(userId: string, appIndex?: number): SlackUser;
+  /** The same person's clicks, events and form submissions. */
+  client(userId: string, appIndex?: number): SlackClientOf;
   stop(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export async function startHarness(
     slack,
     apps,
     user: (userId, appIndex = 0) => new SlackUser((apps[appIndex] ?? apps[0])!.url, slack, userId),
+    client: (userId, appIndex = 0) => new SlackClientOf((apps[appIndex] ?? apps[0])!.url, userId),
     async stop() {
       for (const app of apps) await app.keyhouse.stop();
       await slack.stop();

@@ -123,3 +123,138 @@ export class SlackUser {
     return answer.json();
   }
 }
+
+export type FormValue = string | { selected: string } | { conversation: string };
+
+function stateOf(values: Record<string, FormValue>) {
+  return {
+    values: Object.fromEntries(
+      Object.entries(values).map(([block, value]) => {
+        if (typeof value === 'string') return [block, { [block]: { type: 'plain_text_input', value } }];
+        if ('selected' in value) {
+          return [
+            block,
+            {
+              [block]: {
+                type: 'static_select',
+                selected_option: {
+                  value: value.selected,
+                  text: { type: 'plain_text', text: value.selected },
+                },
+              },
+            },
+          ];
+        }
+        return [
+          block,
+          { [block]: { type: 'conversations_select', selected_conversation: value.conversation } },
+        ];
+      }),
+    ),
+  };
+}
+
+/** Slack's other payloads: events, button clicks, form submissions with selects, option requests. */
+export class SlackClientOf {
+  constructor(
+    private readonly baseUrl: string,
+    readonly userId: string,
+    readonly teamId = 'T0001',
+  ) {}
+
+  private async interact(payload: Record<string, unknown>): Promise<HttpAnswer> {
+    const answer = await signedPost(
+      this.baseUrl,
+      new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
+      'application/x-www-form-urlencoded',
+    );
+    if (answer.status !== 200) throw new Error(`interaction answered ${answer.status}: ${answer.body}`);
+    return answer;
+  }
+
+  async event(event: Record<string, unknown>): Promise<void> {
+    const body = JSON.stringify({
+      token: 'legacy',
+      team_id: this.teamId,
+      api_app_id: 'AKEYHOUSE',
+      type: 'event_callback',
+      event_id: `Ev${Math.random().toString(36).slice(2, 10)}`,
+      event_time: Math.floor(Date.now() / 1000),
+      event,
+    });
+    const answer = await signedPost(this.baseUrl, body, 'application/json');
+    if (answer.status !== 200) throw new Error(`event answered ${answer.status}: ${answer.body}`);
+  }
+
+  /** Clicks a button in a message (with its response_url) or in a view (App Home). */
+  async click(
+    actionId: string,
+    value: string,
+    where: { responseUrl: string; channelId?: string } | { viewId: string },
+  ): Promise<void> {
+    const inMessage = 'responseUrl' in where;
+    await this.interact({
+      type: 'block_actions',
+      team: { id: this.teamId, domain: 'acme' },
+      user: { id: this.userId, username: this.userId.toLowerCase(), team_id: this.teamId },
+      api_app_id: 'AKEYHOUSE',
+      token: 'legacy',
+      trigger_id: `trigger-click-${actionId}`,
+      container: inMessage
+        ? {
+            type: 'message',
+            message_ts: '1700000000.000100',
+            channel_id: where.channelId ?? 'C0GENERAL',
+            is_ephemeral: false,
+          }
+        : { type: 'view', view_id: where.viewId },
+      ...(inMessage
+        ? {
+            channel: { id: where.channelId ?? 'C0GENERAL', name: 'general' },
+            response_url: where.responseUrl,
+          }
+        : { view: { id: where.viewId, type: 'home', team_id: this.teamId } }),
+      actions: [
+        {
+          type: 'button',
+          action_id: actionId,
+          block_id: 'b',
+          value,
+          action_ts: '1700000000.000200',
+          text: { type: 'plain_text', text: 'x' },
+        },
+      ],
+    });
+  }
+
+  async submitForm(
+    view: Record<string, unknown>,
+    values: Record<string, FormValue>,
+  ): Promise<Record<string, unknown>> {
+    const answer = await this.interact({
+      type: 'view_submission',
+      team: { id: this.teamId, domain: 'acme' },
+      user: { id: this.userId, username: this.userId.toLowerCase(), team_id: this.teamId },
+      api_app_id: 'AKEYHOUSE',
+      token: 'legacy',
+      trigger_id: 'trigger-submit',
+      view: { id: 'V1', team_id: this.teamId, type: 'modal', hash: 'h', ...view, state: stateOf(values) },
+    });
+    return answer.json();
+  }
+
+  async options(actionId: string, value: string): Promise<Record<string, unknown>> {
+    const answer = await this.interact({
+      type: 'block_suggestion',
+      team: { id: this.teamId, domain: 'acme' },
+      user: { id: this.userId, team_id: this.teamId },
+      api_app_id: 'AKEYHOUSE',
+      token: 'legacy',
+      action_id: actionId,
+      block_id: actionId,
+      value,
+      view: { id: 'V1', type: 'modal', callback_id: 'sshkey_add', team_id: this.teamId },
+    });
+    return answer.json();
+  }
+}

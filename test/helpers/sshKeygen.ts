@@ -99,3 +99,11 @@ export function securityKeyLine(kind: 'ed25519' | 'ecdsa', comment = 'yubikey'):
 }
 
 export { sshString };
+
+/** An ed25519 public key line made in-process, for tests that need hundreds of keys quickly. */
+export function quickEd25519Line(comment: string): string {
+  const { publicKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url');
+  const blob = Buffer.concat([sshString('ssh-ed25519'), sshString(raw)]);
+  return `ssh-ed25519 ${blob.toString('base64')} ${comment}`;
+}

@@ -1,0 +1,150 @@
+import type { KnownBlock } from '@slack/types';
+import type { AuditEntry, Organization, Project, SshKey } from '../../src/domain/model';
+import { renderDashboard } from '../../src/slack/render/dashboard';
+import { renderHome } from '../../src/slack/render/home';
+import { fitLines, packLines } from '../../src/slack/render/limits';
+import { renderAudit, renderKeyList, renderProjectList } from '../../src/slack/render/messages';
+
+/** Renderers are pure: these check Slack's limits at sizes far beyond any real organization. */
+
+const now = new Date('2026-11-26T12:00:00Z');
+const at = now.toISOString();
+const long = (prefix: string, i: number) => `${prefix}-${i}-`.padEnd(64, 'x');
+
+function hugeProject(): Project {
+  const keys: SshKey[] = Array.from({ length: 5000 }, (_, i) => ({
+    id: `k${i}`,
+    name: long('key', i),
+    publicKey: 'ssh-ed25519 AAAA',
+    type: 'sk-ecdsa-sha2-nistp256@openssh.com',
+    bits: 256,
+    fingerprint: `SHA256:${'A'.repeat(43)}`,
+    comment: '',
+    addedBy: 'U0123456789',
+    createdAt: at,
+    disabled: i % 3 === 0,
+    ...(i % 2 ? { expiresAt: '2026-12-01T00:00:00.000Z' } : {}),
+  }));
+  const activity: AuditEntry[] = Array.from({ length: 50 }, (_, i) => ({
+    at,
+    actor: 'U0123456789',
+    action: 'key.added',
+    target: `${long('key', i)} (SHA256:${'A'.repeat(43)})`,
+    detail: 'r'.repeat(300),
+    outcome: 'done',
+  }));
+  return {
+    id: '00000000-0000-4000-8000-000000000000',
+    orgId: '00000000-0000-4000-8000-000000000001',
+    name: 'n'.repeat(64),
+    description: '<d>&'.repeat(50),
+    isDefault: true,
+    createdAt: at,
+    updatedAt: at,
+    keys,
+    resources: Array.from({ length: 5000 }, (_, i) => ({
+      id: `r${i}`,
+      type: ['instance', 'database', 'load-balancer'][i % 3]!,
+      name: long('res', i).slice(0, 63),
+      zone: `fr-p${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + ((i >> 5) % 26))}-${(i % 9) + 1}`,
+      addedBy: 'U1',
+      createdAt: at,
+    })),
+    members: Object.fromEntries(
+      Array.from({ length: 1000 }, (_, i) => [`U${String(i).padStart(10, '0')}`, 'member' as const]),
+    ),
+    settings: { approvalsRequired: 1 },
+    activity,
+  };
+}
+
+const organization: Organization = {
+  id: '00000000-0000-4000-8000-000000000001',
+  teamId: 'T1',
+  owners: Array.from({ length: 200 }, (_, i) => `U${String(i).padStart(10, '0')}`),
+  settings: { defaultRole: 'viewer', projectCreators: 'owners' },
+  projects: Array.from({ length: 1000 }, (_, i) => ({
+    id: `p${i}`,
+    name: long('project', i),
+    isDefault: i === 0,
+    keyCount: 5000,
+    resourceCount: 5000,
+    updatedAt: at,
+  })),
+  createdAt: at,
+  updatedAt: at,
+};
+
+function expectWithin(blocks: KnownBlock[], maxBlocks: number): void {
+  expect(blocks.length).toBeLessThanOrEqual(maxBlocks);
+  for (const block of blocks) {
+    if (block.type === 'header') expect(block.text.text.length).toBeLessThanOrEqual(150);
+    if (block.type === 'section' && block.text) expect(block.text.text.length).toBeLessThanOrEqual(3000);
+    if (block.type === 'context')
+      for (const e of block.elements) if ('text' in e) expect(e.text.length).toBeLessThanOrEqual(3000);
+    if (block.type === 'actions') expect(block.elements.length).toBeLessThanOrEqual(25);
+  }
+}
+
+test('a dashboard of 5,000 keys, 5,000 resources and 1,000 members fits one message and keeps its buttons', () => {
+  const project = hugeProject();
+  const message = renderDashboard({ organization, project, role: 'admin', owners: organization.owners }, now);
+  expectWithin(message.blocks!, 50);
+  const text = JSON.stringify(message.blocks);
+  expect(text).toContain('5000 keys, 3333 active'); // a third are disabled
+  expect(text).toContain('5000 resources');
+  expect(text).toMatch(/…and \d+ more/);
+  expect(message.blocks!.at(-1)!.type).toBe('actions');
+  // User text is escaped: a description cannot forge mentions or links.
+  expect(text).toContain('&lt;d&gt;&amp;');
+});
+
+test('App Home tabs stay within 100 blocks for 1,000 projects and 5,000 keys', () => {
+  const overview = {
+    organization,
+    owners: organization.owners,
+    configuredOwners: [],
+    projectCount: 1000,
+    keyCount: 5e6,
+    resourceCount: 5e6,
+  };
+  const project = hugeProject();
+  const views = [
+    renderHome({ tab: 'overview', overview, activity: project.activity }),
+    renderHome({ tab: 'projects', projects: organization.projects }),
+    renderHome({
+      tab: 'keys',
+      keys: project.keys.map((key) => ({ key, projectId: 'p', projectName: project.name })),
+      now,
+    }),
+    renderHome({ tab: 'settings', overview }),
+    renderHome({ tab: 'approvals' }),
+    renderHome({ tab: 'project', view: { organization, project, role: 'viewer', owners: [] }, now }),
+  ];
+  for (const view of views) expectWithin(view.blocks as KnownBlock[], 100);
+});
+
+test('lists and the audit log cut long lists with a count', () => {
+  const project = hugeProject();
+  for (const message of [
+    renderKeyList(project, project.keys, now),
+    renderProjectList(organization.projects),
+    renderAudit(project.activity),
+  ]) {
+    expectWithin(message.blocks!, 50);
+    expect(JSON.stringify(message.blocks)).toMatch(/…and \d+ more/);
+  }
+});
+
+test('fitLines and packLines never exceed their budget and count what they leave out', () => {
+  const lines = Array.from({ length: 1000 }, (_, i) => `line ${i} ${'y'.repeat(i % 200)}`);
+  const fitted = fitLines(lines, 3000);
+  expect(fitted.length).toBeLessThanOrEqual(3000);
+  const shown = fitted.split('\n').length - 1;
+  expect(fitted).toContain(`_…and ${1000 - shown} more_`);
+  const packed = packLines(lines, 3);
+  expect(packed).toHaveLength(3);
+  for (const text of packed) expect(text.length).toBeLessThanOrEqual(3000);
+  expect(packLines(['a', 'b'], 3)).toEqual(['a\nb']);
+  expect(fitLines(['only'], 3000)).toBe('only');
+});
