@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { createLogger } from './logger';
 import type { Config } from './config';
 import { createDomain, type Domain } from './domain';
@@ -34,14 +34,14 @@ export function createKeyhouse(config: Config): Keyhouse {
   let app: App;
   let server: Server;
   if (config.slackAppToken) {
-    app = new App({
-      token: config.slackBotToken,
+    // The Socket Mode client takes its API URL from installerOptions, not from the app's clientOptions.
+    const receiver = new SocketModeReceiver({
       appToken: config.slackAppToken,
-      socketMode: true,
-      clientOptions,
       logger,
       logLevel,
+      installerOptions: { clientOptions },
     });
+    app = new App({ token: config.slackBotToken, receiver, clientOptions, logger, logLevel });
     server = createHttpServer({ store });
   } else {
     const receiver = new HTTPReceiver({ signingSecret: config.slackSigningSecret ?? '', logger });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 /**
  * A local stand-in for Slack's servers: the Web API (reached through SLACK_API_URL) and response_url.
@@ -37,6 +38,9 @@ export class FakeSlack {
   /** Methods made to fail, with the Slack error they answer. */
   readonly failures = new Map<string, string>();
   private waiters: (() => void)[] = [];
+  /** Socket Mode: the app's WebSocket connections, and acks received per envelope. */
+  private sockets: WebSocket[] = [];
+  private readonly acks = new Map<string, (ack: Record<string, unknown>) => void>();
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
@@ -56,13 +60,42 @@ export class FakeSlack {
         res.end(JSON.stringify(this.answer(method, body)));
       });
     });
+    const sockets = new WebSocketServer({ server: this.server, path: '/socket' });
+    sockets.on('connection', (socket) => {
+      this.sockets.push(socket);
+      socket.on('message', (data) => {
+        const ack = JSON.parse(data.toString()) as { envelope_id?: string };
+        if (ack.envelope_id) this.acks.get(ack.envelope_id)?.(ack);
+      });
+      socket.send(
+        JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'AKEYHOUSE' } }),
+      );
+      for (const wake of this.waiters.splice(0)) wake();
+    });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     this.port = (this.server?.address() as AddressInfo).port;
+  }
+
+  /** Delivers a payload to the app over Socket Mode and resolves with the app's ack. */
+  async sendEnvelope(type: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + 5000;
+    while (this.sockets.length === 0) {
+      if (Date.now() > deadline) throw new Error('the app never opened a Socket Mode connection');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const envelopeId = `env-${(this.counter += 1)}`;
+    const acked = new Promise<Record<string, unknown>>((resolve) => this.acks.set(envelopeId, resolve));
+    this.sockets
+      .at(-1)
+      ?.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: true }));
+    return acked;
   }
 
   private answer(method: string, body: Record<string, unknown>): Record<string, unknown> {
     this.counter += 1;
     switch (method) {
+      case 'apps.connections.open':
+        return { ok: true, url: `ws://127.0.0.1:${this.port}/socket` };
       case 'auth.test':
         return { ok: true, user_id: 'UKEYHOUSE', bot_id: 'BKEYHOUSE', team_id: 'T0001', user: 'keyhouse' };
       case 'chat.postMessage':
@@ -113,6 +146,7 @@ export class FakeSlack {
   }
 
   async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.terminate();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
