@@ -7,16 +7,22 @@ import { createDomain, type Domain } from './domain';
 import type { DocumentStore } from './domain/storage';
 import { createHttpServer } from './http/server';
 import { registerListeners } from './slack/listeners';
+import { expireRequests } from './slack/listeners/approvals';
+import type { KeyRequest } from './domain/model';
 import { createDocumentStore } from './store/keyvStore';
 
 /** Keyhouse assembled: store, domain, Slack app and HTTP server, started and stopped together. */
 export interface Keyhouse {
   domain: Domain;
   store: DocumentStore;
+  /** Closes key requests whose time is up and updates their cards (run every minute by `start`). */
+  expireRequests(now?: Date): Promise<KeyRequest[]>;
   /** Starts listening on `config.port` (0 picks a free port) and, in Socket Mode, connects to Slack. */
   start(): Promise<{ port: number }>;
   stop(): Promise<void>;
 }
+
+const EXPIRY_SWEEP_MS = 60_000;
 
 const LOG_LEVELS = { debug: LogLevel.DEBUG, info: LogLevel.INFO, warn: LogLevel.WARN, error: LogLevel.ERROR };
 
@@ -26,7 +32,10 @@ export function createKeyhouse(config: Config): Keyhouse {
     namespace: config.storeNamespace,
     ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
   });
-  const domain = createDomain(store, { configuredOwners: config.orgOwners });
+  const domain = createDomain(store, {
+    configuredOwners: config.orgOwners,
+    approvalTtlMs: config.approvalTtlMs,
+  });
   const clientOptions = config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {};
   const logLevel = LOG_LEVELS[config.logLevel];
   const logger = createLogger(logLevel);
@@ -49,6 +58,8 @@ export function createKeyhouse(config: Config): Keyhouse {
     server = createHttpServer({ store, slack: receiver.requestListener });
   }
   registerListeners(app, domain);
+  const expire = (now?: Date) => expireRequests(app.client, domain, now);
+  let sweeper: NodeJS.Timeout | undefined;
 
   return {
     domain,
@@ -59,9 +70,17 @@ export function createKeyhouse(config: Config): Keyhouse {
         server.listen(config.port, () => resolve());
       });
       if (config.slackAppToken) await app.start();
+      sweeper = setInterval(() => {
+        expire().catch((error: unknown) =>
+          logger.warn(`expiring requests failed: ${error instanceof Error ? error.message : 'unknown'}`),
+        );
+      }, EXPIRY_SWEEP_MS);
+      sweeper.unref();
       return { port: (server.address() as AddressInfo).port };
     },
+    expireRequests: expire,
     async stop() {
+      clearInterval(sweeper);
       if (config.slackAppToken) await app.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

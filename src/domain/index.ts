@@ -1,3 +1,4 @@
+import { ApprovalService } from './approvals';
 import { KeyService } from './keys';
 import { OrganizationService } from './organizations';
 import { ProjectService } from './projects';
@@ -12,15 +13,18 @@ export interface Domain {
   projects: ProjectService;
   keys: KeyService;
   resources: ResourceService;
+  approvals: ApprovalService;
 }
 
 export function createDomain(store: DocumentStore, options: WorkspaceOptions): Domain {
   const workspaces = new Workspaces(store, options);
+  const approvals = new ApprovalService(workspaces);
   return {
+    approvals,
     workspaces,
     organizations: new OrganizationService(workspaces),
     projects: new ProjectService(workspaces),
-    keys: new KeyService(workspaces),
+    keys: new KeyService(workspaces, approvals),
     resources: new ResourceService(workspaces),
   };
 }

@@ -1,8 +1,9 @@
-import { authorize } from './access';
+import { authorize, can } from './access';
+import type { ApprovalService } from './approvals';
 import { DomainError } from './errors';
 import { isExpired, parseExpiry } from './expiry';
 import { parsePublicKey, type ParsedPublicKey } from './keys/parsePublicKey';
-import type { Actor, Project, SshKey, UserKeyIndex } from './model';
+import type { Actor, KeyRequest, Project, SshKey, UserKeyIndex } from './model';
 import { closestName, KEY_NAME_MAX, nameKey, validateKeyName } from './names';
 import { quoteName } from './projects';
 import { documentKeys, type Workspaces } from './workspaces';
@@ -25,6 +26,11 @@ export interface KeyCandidate {
 }
 
 export type KeyChange = 'remove' | 'disable' | 'enable';
+
+/** Admins add keys directly; members' additions become requests that admins decide. */
+export type AddKeyOutcome =
+  | { kind: 'added'; key: SshKey; project: Project }
+  | { kind: 'requested'; request: KeyRequest; joined: boolean; project: Project };
 
 const fingerprintTail = (fingerprint: string): string => fingerprint.replace(/^SHA256:/, '');
 
@@ -51,7 +57,10 @@ function freeName(project: Project, wanted: string): string {
 }
 
 export class KeyService {
-  constructor(private readonly workspaces: Workspaces) {}
+  constructor(
+    private readonly workspaces: Workspaces,
+    private readonly approvals: ApprovalService,
+  ) {}
 
   /** Checks input without touching storage: bad input is refused before anything is read or written. */
   check(input: AddKeyInput): KeyCandidate {
@@ -62,15 +71,12 @@ export class KeyService {
     return { parsed, name, expiresAt };
   }
 
-  async add(
-    actor: Actor,
-    projectReference: string,
-    input: AddKeyInput,
-  ): Promise<{ key: SshKey; project: Project }> {
+  async add(actor: Actor, projectReference: string, input: AddKeyInput): Promise<AddKeyOutcome> {
     const candidate = this.check(input);
-    return this.workspaces.mutate(actor.teamId, async (tx) => {
+    const outcome = await this.workspaces.mutate(actor.teamId, async (tx): Promise<AddKeyOutcome> => {
       const project = await tx.project(projectReference);
-      authorize(tx.context, actor.userId, 'key.add', project);
+      const direct = can(tx.context, actor.userId, 'key.add', project);
+      if (!direct) authorize(tx.context, actor.userId, 'key.request', project);
       const { parsed } = candidate;
       const existing = project.keys.find((k) => k.fingerprint === parsed.fingerprint);
       if (existing) {
@@ -96,18 +102,25 @@ export class KeyService {
           `Project *${project.name}* holds ${MAX_KEYS_PER_PROJECT} keys, the most a project can hold. Remove unused keys first.`,
         );
       }
-      const key: SshKey = {
-        id: this.workspaces.newId(),
+      const fields = {
         name: candidate.name ?? freeName(project, defaultKeyName(parsed)),
         publicKey: parsed.publicKey,
         type: parsed.type,
         bits: parsed.bits,
         fingerprint: parsed.fingerprint,
         comment: parsed.comment,
+        ...(candidate.expiresAt ? { expiresAt: candidate.expiresAt.toISOString() } : {}),
+      };
+      if (!direct) {
+        const { request, joined } = await this.approvals.request(tx, actor, project, fields, input.reason);
+        return { kind: 'requested', request, joined, project };
+      }
+      const key: SshKey = {
+        ...fields,
+        id: this.workspaces.newId(),
         addedBy: actor.userId,
         createdAt: tx.at,
         disabled: false,
-        ...(candidate.expiresAt ? { expiresAt: candidate.expiresAt.toISOString() } : {}),
       };
       project.keys.push(key);
       (await tx.userKeys(actor.userId)).keys.push({ projectId: project.id, keyId: key.id });
@@ -120,8 +133,10 @@ export class KeyService {
         },
         project,
       );
-      return { key, project };
+      return { kind: 'added', key, project };
     });
+    if (outcome.kind === 'requested' && !outcome.joined) await this.approvals.track(outcome.request);
+    return outcome;
   }
 
   async list(

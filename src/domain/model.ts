@@ -88,6 +88,48 @@ export interface Project {
   settings: ProjectSettings;
   /** Most recent first, capped. */
   activity: AuditEntry[];
+  /** Key requests waiting for a decision (absent in projects created before approvals existed). */
+  pendingRequests?: PendingRequestRef[];
+}
+
+export interface PendingRequestRef {
+  id: string;
+  fingerprint: string;
+  keyName: string;
+  requester: string;
+  createdAt: string;
+}
+
+export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+/** A member's request to add a key, decided by the project's admins. */
+export interface KeyRequest {
+  id: string;
+  orgId: string;
+  teamId: string;
+  projectId: string;
+  projectName: string;
+  /** Who asked; a later identical request joins as a second requester. None of them may decide. */
+  requesters: string[];
+  key: Omit<SshKey, 'id' | 'addedBy' | 'createdAt' | 'disabled'>;
+  reason?: string;
+  createdAt: string;
+  expiresAt: string;
+  required: number;
+  approvals: { userId: string; at: string }[];
+  status: RequestStatus;
+  decidedBy?: string;
+  decidedAt?: string;
+  denyReason?: string;
+  /** The key added on approval. */
+  keyId?: string;
+  /** Where its cards were posted, to update them in place. */
+  cards: { channel: string; ts: string }[];
+}
+
+/** Every pending request of the deployment, with its deadline, so expiry needs one read. */
+export interface PendingIndex {
+  requests: { id: string; teamId: string; expiresAt: string }[];
 }
 
 export interface AuditLog {

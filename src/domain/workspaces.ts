@@ -20,11 +20,16 @@ export const documentKeys = {
   project: (projectId: string) => `project:${projectId}`,
   audit: (orgId: string) => `audit:${orgId}`,
   userKeys: (orgId: string, userId: string) => `userkeys:${orgId}:${userId}`,
+  request: (requestId: string) => `request:${requestId}`,
+  /** One per deployment: pending requests of every workspace, read by the expiry sweep. */
+  pendingIndex: () => 'requests:pending',
 };
 
 export interface WorkspaceOptions {
   /** Owners named by the ORG_OWNERS setting. */
   configuredOwners: readonly string[];
+  /** How long a key request stays open (APPROVAL_TTL). */
+  approvalTtlMs?: number;
   now?: () => Date;
   newId?: () => string;
 }
@@ -166,6 +171,8 @@ export class Transaction {
   private readonly records: AuditEntry[] = [];
   private organizationChanged = false;
   private readonly userKeyIndexes = new Map<string, UserKeyIndex>();
+  /** Other documents of the workspace changed by this transaction, by key. */
+  private readonly documents = new Map<string, unknown>();
 
   constructor(
     private readonly workspaces: Workspaces,
@@ -199,6 +206,16 @@ export class Transaction {
       this.userKeyIndexes.set(userId, index);
     }
     return index;
+  }
+
+  /** Reads a document of this workspace (a request…); `put` saves it with the change. */
+  async read<T>(key: string): Promise<T | undefined> {
+    if (this.documents.has(key)) return this.documents.get(key) as T;
+    return this.workspaces.store.get<T>(key);
+  }
+
+  put(key: string, value: unknown): void {
+    this.documents.set(key, value);
   }
 
   /** Marks a project as changed (or new); its index entry follows. */
@@ -252,6 +269,7 @@ export class Transaction {
       key: documentKeys.project(project.id),
       value: project,
     }));
+    for (const [key, value] of this.documents) sets.push({ key, value });
     for (const [userId, index] of this.userKeyIndexes) {
       sets.push({ key: documentKeys.userKeys(this.organization.id, userId), value: index });
     }

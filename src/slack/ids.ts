@@ -5,6 +5,8 @@ export const ACTION = {
   homeTab: 'home_tab',
   homeOpenProject: 'home_open_project',
   addKeyProject: 'project',
+  approve: 'request_approve',
+  deny: 'request_deny',
 } as const;
 
 export const CALLBACK = {
@@ -12,6 +14,7 @@ export const CALLBACK = {
   createProject: 'project_create',
   addKey: 'sshkey_add',
   projectSettings: 'project_settings',
+  denyRequest: 'request_deny_reason',
 } as const;
 
 /** Input blocks: each block's single element uses the same ID as its action_id. */
@@ -25,6 +28,7 @@ export const FIELD = {
   reason: 'reason',
   approvalsChannel: 'approvals_channel',
   approvalsRequired: 'approvals_required',
+  denyReason: 'deny_reason',
 } as const;
 
 export const HOME_TABS = ['overview', 'projects', 'keys', 'approvals', 'settings'] as const;

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { AuditEntry, Organization, Project, SshKey } from '../../src/domain/model';
+import type { AuditEntry, KeyRequest, Organization, Project, SshKey } from '../../src/domain/model';
 import { renderDashboard } from '../../src/slack/render/dashboard';
 import { renderHome } from '../../src/slack/render/home';
 import { fitLines, packLines } from '../../src/slack/render/limits';
@@ -75,6 +75,32 @@ const organization: Organization = {
   updatedAt: at,
 };
 
+function hugeRequest(i: number): KeyRequest {
+  return {
+    id: `req-${i}`,
+    orgId: organization.id,
+    teamId: 'T1',
+    projectId: 'p1',
+    projectName: 'n'.repeat(64),
+    requesters: Array.from({ length: 30 }, (_, j) => `U${String(j).padStart(10, '0')}`),
+    key: {
+      name: long('key', i),
+      publicKey: 'ssh-ed25519 AAAA',
+      type: 'ssh-ed25519',
+      bits: 256,
+      fingerprint: `SHA256:${'B'.repeat(43)}`,
+      comment: '',
+    },
+    reason: 'why '.repeat(200),
+    createdAt: at,
+    expiresAt: at,
+    required: 5,
+    approvals: [{ userId: 'U1', at }],
+    status: 'pending',
+    cards: [],
+  };
+}
+
 function expectWithin(blocks: KnownBlock[], maxBlocks: number): void {
   expect(blocks.length).toBeLessThanOrEqual(maxBlocks);
   for (const block of blocks) {
@@ -83,6 +109,10 @@ function expectWithin(blocks: KnownBlock[], maxBlocks: number): void {
     if (block.type === 'context')
       for (const e of block.elements) if ('text' in e) expect(e.text.length).toBeLessThanOrEqual(3000);
     if (block.type === 'actions') expect(block.elements.length).toBeLessThanOrEqual(25);
+    if (block.type === 'section' && block.fields) {
+      expect(block.fields.length).toBeLessThanOrEqual(10);
+      for (const field of block.fields) expect(field.text.length).toBeLessThanOrEqual(2000);
+    }
   }
 }
 
@@ -118,7 +148,7 @@ test('App Home tabs stay within 100 blocks for 1,000 projects and 5,000 keys', (
       now,
     }),
     renderHome({ tab: 'settings', overview }),
-    renderHome({ tab: 'approvals' }),
+    renderHome({ tab: 'approvals', requests: Array.from({ length: 50 }, (_, i) => hugeRequest(i)) }),
     renderHome({ tab: 'project', view: { organization, project, role: 'viewer', owners: [] }, now }),
   ];
   for (const view of views) expectWithin(view.blocks as KnownBlock[], 100);

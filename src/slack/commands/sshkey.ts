@@ -36,13 +36,15 @@ export const sshkeyCommand: CommandHandler = async (domain, { actor, text, chann
         if (!keyToken) missing('The public key', usage);
         // The key is the rest of the line verbatim: it holds spaces (its comment) and maybe line breaks.
         const publicKey = decodeSlackText(text.slice(keyToken.start));
-        const { key, project: updated } = await domain.keys.add(actor, project.value, {
+        const outcome = await domain.keys.add(actor, project.value, {
           publicKey,
           ...(values.name !== undefined ? { name: values.name } : {}),
           ...(values.expires !== undefined ? { expires: values.expires } : {}),
           ...(values.reason !== undefined ? { reason: values.reason } : {}),
         });
-        return reply(renderKeyAdded(key, updated));
+        return outcome.kind === 'added'
+          ? reply(renderKeyAdded(outcome.key, outcome.project))
+          : { kind: 'requested', request: outcome.request, joined: outcome.joined };
       });
     case 'list':
       return withUsage(USAGE.sshkey.list, async () => {

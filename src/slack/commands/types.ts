@@ -1,6 +1,6 @@
 import type { View } from '@slack/types';
 import type { Domain } from '../../domain';
-import type { Actor } from '../../domain/model';
+import type { Actor, KeyRequest } from '../../domain/model';
 import type { Message } from '../render/messages';
 
 export interface CommandInput {
@@ -15,7 +15,9 @@ export type CommandOutcome =
   | { kind: 'reply'; message: Message }
   /** Posted in the channel for everyone. */
   | { kind: 'broadcast'; message: Message }
-  | { kind: 'modal'; view: View };
+  | { kind: 'modal'; view: View }
+  /** A key request was made (or joined): its cards go to the approvers. */
+  | { kind: 'requested'; request: KeyRequest; joined: boolean };
 
 export type CommandHandler = (domain: Domain, input: CommandInput) => Promise<CommandOutcome>;
 

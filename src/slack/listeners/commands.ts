@@ -5,6 +5,7 @@ import { orgCommand } from '../commands/org';
 import { projectCommand } from '../commands/project';
 import { sshkeyCommand } from '../commands/sshkey';
 import type { CommandHandler } from '../commands/types';
+import { deliverRequest } from './approvals';
 import { errorMessage } from './common';
 
 const COMMANDS: Record<string, CommandHandler> = {
@@ -26,6 +27,9 @@ export function registerCommands(app: App, domain: Domain): void {
         });
         if (outcome.kind === 'modal') {
           await client.views.open({ trigger_id: command.trigger_id, view: outcome.view });
+        } else if (outcome.kind === 'requested') {
+          const message = await deliverRequest(client, domain, actor, outcome.request, outcome.joined);
+          await respond({ response_type: 'ephemeral', ...message });
         } else {
           const responseType = outcome.kind === 'broadcast' ? 'in_channel' : 'ephemeral';
           await respond({ response_type: responseType, ...outcome.message });

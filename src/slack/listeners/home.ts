@@ -25,7 +25,7 @@ export async function homeContent(
     case 'keys':
       return { tab, keys: await domain.keys.mine(actor), now };
     case 'approvals':
-      return { tab };
+      return { tab, requests: await domain.approvals.decidableBy(actor) };
     case 'settings':
       return { tab, overview: await domain.organizations.overview(actor) };
   }

@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { Domain } from '../../domain';
 import { registerActions } from './actions';
+import { registerApprovals } from './approvals';
 import { registerCommands } from './commands';
 import { registerHome } from './home';
 import { registerViews } from './views';
@@ -11,4 +12,5 @@ export function registerListeners(app: App, domain: Domain): void {
   registerViews(app, domain);
   registerActions(app, domain);
   registerHome(app, domain);
+  registerApprovals(app, domain);
 }

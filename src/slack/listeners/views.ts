@@ -3,7 +3,8 @@ import type { Domain } from '../../domain';
 import type { Actor } from '../../domain/model';
 import { CALLBACK, FIELD } from '../ids';
 import { escapeText } from '../render/format';
-import { decodeMetadata, renderKeyAddedModal } from '../render/modals';
+import { decodeMetadata, renderKeyAddedModal, renderKeyRequestedModal } from '../render/modals';
+import { deliverRequest } from './approvals';
 import { fieldErrors, inputValue, notify } from './common';
 
 /** Form submissions: validate through the domain, answer field errors in place, or close and confirm. */
@@ -50,7 +51,7 @@ export function registerViews(app: App, domain: Domain): void {
     }
   });
 
-  app.view(CALLBACK.addKey, async ({ ack, view, body, logger }) => {
+  app.view(CALLBACK.addKey, async ({ ack, view, body, client, logger }) => {
     const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
     const optional = (field: string) => inputValue(view, field).trim() || undefined;
     try {
@@ -58,13 +59,21 @@ export function registerViews(app: App, domain: Domain): void {
       const name = optional(FIELD.name);
       const reason = optional(FIELD.reason);
       const projectId = inputValue(view, FIELD.project);
-      const { key, project } = await domain.keys.add(actor, projectId, {
+      const outcome = await domain.keys.add(actor, projectId, {
         publicKey: inputValue(view, FIELD.publicKey),
         ...(name ? { name } : {}),
         ...(expires ? { expires } : {}),
         ...(reason ? { reason } : {}),
       });
-      await ack({ response_action: 'update', view: renderKeyAddedModal(key, project) });
+      if (outcome.kind === 'added') {
+        await ack({ response_action: 'update', view: renderKeyAddedModal(outcome.key, outcome.project) });
+        return;
+      }
+      await ack({ response_action: 'update', view: renderKeyRequestedModal(outcome.request) });
+      const message = await deliverRequest(client, domain, actor, outcome.request, outcome.joined);
+      await notify(app, actor.userId, decodeMetadata(view.private_metadata)?.channelId, message).catch(
+        () => undefined,
+      );
     } catch (error) {
       const fields = [FIELD.publicKey, FIELD.name, FIELD.expires, FIELD.project];
       await ack({ response_action: 'errors', errors: fieldErrors(error, fields, FIELD.project, logger) });

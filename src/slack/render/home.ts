@@ -1,7 +1,8 @@
 import type { KnownBlock, View } from '@slack/types';
 import type { OwnedKey } from '../../domain/keys';
 import { keyState } from '../../domain/keys';
-import type { AuditEntry, ProjectSummary } from '../../domain/model';
+import type { AuditEntry, KeyRequest, ProjectSummary } from '../../domain/model';
+import { renderRequestCard } from './approvals';
 import type { OrganizationOverview } from '../../domain/organizations';
 import type { ProjectView } from '../../domain/projects';
 import { ACTION, HOME_TABS, type HomeTab } from '../ids';
@@ -23,7 +24,7 @@ export type HomeContent =
   | { tab: 'overview'; overview: OrganizationOverview; activity: AuditEntry[] }
   | { tab: 'projects'; projects: ProjectSummary[] }
   | { tab: 'keys'; keys: OwnedKey[]; now: Date }
-  | { tab: 'approvals' }
+  | { tab: 'approvals'; requests: KeyRequest[] }
   | { tab: 'settings'; overview: OrganizationOverview }
   | { tab: 'project'; view: ProjectView; now: Date };
 
@@ -43,6 +44,8 @@ function tabBar(current: HomeTab | 'project'): KnownBlock {
 
 const PROJECT_ROWS = 40;
 const KEY_ROWS = 60;
+/** Each card is seven blocks; ten fit well within the Home tab's 100. */
+const APPROVALS_SHOWN = 10;
 
 function projectsTab(projects: ProjectSummary[]): KnownBlock[] {
   const sorted = [...projects].sort(
@@ -116,8 +119,22 @@ function body(content: HomeContent): KnownBlock[] {
       return projectsTab(content.projects);
     case 'keys':
       return keysTab(content.keys, content.now);
-    case 'approvals':
-      return [section('Nothing waits for your decision.')];
+    case 'approvals': {
+      if (content.requests.length === 0) return [section('Nothing waits for your decision.')];
+      const shown = content.requests.slice(0, APPROVALS_SHOWN);
+      const cards = shown.flatMap((request) => [
+        ...(renderRequestCard(request).blocks ?? []),
+        { type: 'divider' } as KnownBlock,
+      ]);
+      const hidden = content.requests.length - shown.length;
+      return [
+        section(`*${plural(content.requests.length, 'request')} waiting for your decision*`),
+        ...cards,
+        ...(hidden > 0
+          ? [context(`…and ${hidden} more; decide these first, or find them in the approvals channel.`)]
+          : []),
+      ];
+    }
     case 'settings': {
       const { organization: org, owners } = content.overview;
       return [

@@ -1,5 +1,5 @@
 import type { KnownBlock, PlainTextOption, View } from '@slack/types';
-import type { Project, ProjectSummary, SshKey } from '../../domain/model';
+import type { KeyRequest, Project, ProjectSummary, SshKey } from '../../domain/model';
 import { MAX_APPROVALS } from '../../domain/projects';
 import { CALLBACK, FIELD } from '../ids';
 import { clip, LIMITS } from './limits';
@@ -225,4 +225,18 @@ export function renderSettingsModal(project: Project, channelId?: string): View 
       },
     ],
   );
+}
+
+/** Shown in place of the form when the key needs approval. */
+export function renderKeyRequestedModal(request: KeyRequest): View {
+  return modalShell(CALLBACK.addKey, 'Approval requested', undefined, { projectId: request.projectId }, [
+    section(
+      `:hourglass_flowing_sand: Adding *${escapeText(request.key.name)}* to *${escapeText(request.projectName)}* needs an admin's approval` +
+        (request.required > 1 ? ` (${request.required} different admins)` : '') +
+        '. You will get a message when it is decided.',
+    ),
+    section(
+      `*Fingerprint:* ${code(request.key.fingerprint)}\n*Type:* ${request.key.type} ${request.key.bits}`,
+    ),
+  ]);
 }

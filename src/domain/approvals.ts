@@ -1,0 +1,364 @@
+import { authorize, can, ownersOf } from './access';
+import { DomainError } from './errors';
+import type { Actor, KeyRequest, PendingIndex, Project } from './model';
+import { documentKeys, type Transaction, type Workspaces } from './workspaces';
+
+/**
+ * Key requests and their decisions. A decision is one transition `pending → approved | denied |
+ * expired`, made under the workspace lock on a fresh read of the request, so however many clicks
+ * arrive on however many replicas, it is applied once.
+ */
+
+export const DEFAULT_APPROVAL_TTL_MS = 24 * 3600 * 1000;
+
+export type Decision = 'approve' | 'deny';
+
+const OWN_REQUEST =
+  'You asked for this key, so someone else must decide: a requester never decides their own request.';
+
+export interface DecisionResult {
+  request: KeyRequest;
+  /** `recorded`: an approval counted, more are needed. */
+  outcome: 'approved' | 'denied' | 'expired' | 'recorded';
+}
+
+/** Who decides a project's requests: its admins, else the organization's owners. */
+export function approversOf(project: Project, owners: string[]): string[] {
+  const admins = Object.entries(project.members)
+    .filter(([, role]) => role === 'admin')
+    .map(([user]) => user);
+  return admins.length ? admins : owners;
+}
+
+export function closedMessage(request: KeyRequest): string {
+  const when = request.decidedAt ? ` on ${request.decidedAt.slice(0, 16).replace('T', ' ')} UTC` : '';
+  switch (request.status) {
+    case 'approved':
+      return `This request was already approved by <@${request.decidedBy}>${when}.`;
+    case 'denied':
+      return `This request was already denied by <@${request.decidedBy}>${when}.`;
+    case 'expired':
+      return `This request expired${when} without a decision. Ask again with \`/sshkey add\` if the key is still needed.`;
+    default:
+      return 'This request is still open.';
+  }
+}
+
+export class ApprovalService {
+  constructor(private readonly workspaces: Workspaces) {}
+
+  private get ttlMs(): number {
+    return this.workspaces.options.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS;
+  }
+
+  async get(actor: Actor, requestId: string): Promise<KeyRequest> {
+    const request = await this.workspaces.store.get<KeyRequest>(documentKeys.request(requestId));
+    if (!request || request.teamId !== actor.teamId) {
+      throw new DomainError('not_found', 'That request no longer exists.');
+    }
+    return request;
+  }
+
+  /** Records where a request's cards were posted, so a decision can update them. */
+  async attachCards(actor: Actor, requestId: string, cards: KeyRequest['cards']): Promise<KeyRequest> {
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      const request = await this.load(tx, requestId);
+      request.cards = [...request.cards, ...cards];
+      tx.put(documentKeys.request(request.id), request);
+      return request;
+    });
+  }
+
+  /** The checks of `decide`, without deciding: a form asking for a reason opens only if they pass. */
+  async prepareDecision(actor: Actor, requestId: string): Promise<KeyRequest> {
+    const request = await this.get(actor, requestId);
+    if (request.status !== 'pending') throw new DomainError('conflict', closedMessage(request));
+    const organization = await this.workspaces.organization(actor.teamId);
+    const project = await this.workspaces.project(organization, request.projectId);
+    authorize(this.workspaces.context(organization), actor.userId, 'project.manage', project);
+    if (request.requesters.includes(actor.userId)) throw new DomainError('forbidden', OWN_REQUEST);
+    return request;
+  }
+
+  async decide(
+    actor: Actor,
+    requestId: string,
+    decision: Decision,
+    reason?: string,
+  ): Promise<DecisionResult> {
+    const result = await this.workspaces.mutate(actor.teamId, async (tx) => {
+      const request = await this.load(tx, requestId);
+      if (request.status !== 'pending') throw new DomainError('conflict', closedMessage(request));
+      const project = await tx.project(request.projectId);
+      if (this.expireIfDue(tx, request, project)) return { request, outcome: 'expired' as const };
+      authorize(tx.context, actor.userId, 'project.manage', project);
+      if (request.requesters.includes(actor.userId)) {
+        throw new DomainError('forbidden', OWN_REQUEST);
+      }
+      if (decision === 'deny') {
+        this.close(tx, request, project, 'denied', actor.userId);
+        if (reason?.trim()) request.denyReason = reason.trim().slice(0, 300);
+        tx.record(
+          {
+            actor: actor.userId,
+            action: 'key.request_denied',
+            target: `${request.key.name} (${request.key.fingerprint}) for <@${request.requesters[0]}>`,
+            outcome: 'denied',
+            ...(request.denyReason ? { detail: request.denyReason } : {}),
+          },
+          project,
+        );
+        return { request, outcome: 'denied' as const };
+      }
+      if (request.approvals.some((a) => a.userId === actor.userId)) {
+        throw new DomainError(
+          'conflict',
+          `You already approved this request. It needs ${request.required - request.approvals.length} more approval(s) from other admins.`,
+        );
+      }
+      request.approvals.push({ userId: actor.userId, at: tx.at });
+      if (request.approvals.length < request.required) {
+        tx.put(documentKeys.request(request.id), request);
+        tx.record(
+          {
+            actor: actor.userId,
+            action: 'key.request_approval',
+            target: `${request.key.name} (${request.key.fingerprint})`,
+            detail: `${request.approvals.length} of ${request.required}`,
+          },
+          project,
+        );
+        return { request, outcome: 'recorded' as const };
+      }
+      await this.applyApproval(tx, request, project, actor.userId);
+      return { request, outcome: 'approved' as const };
+    });
+    if (result.outcome !== 'recorded') await this.untrack([result.request.id]);
+    return result;
+  }
+
+  /** Expires every pending request whose time is up, in every workspace; returns those it closed. */
+  async expireDue(now: Date = this.workspaces.now()): Promise<KeyRequest[]> {
+    const index = await this.workspaces.store.get<PendingIndex>(documentKeys.pendingIndex());
+    const due = (index?.requests ?? []).filter((r) => Date.parse(r.expiresAt) <= now.getTime());
+    const expired: KeyRequest[] = [];
+    const settled: string[] = [];
+    for (const entry of due) {
+      const closed = await this.workspaces.mutate(entry.teamId, async (tx) => {
+        const request = await tx.read<KeyRequest>(documentKeys.request(entry.id));
+        if (!request || request.status !== 'pending') return undefined;
+        const project = await tx.project(request.projectId).catch(() => undefined);
+        if (!project) return undefined;
+        return this.expireIfDue(tx, request, project, now) ? request : undefined;
+      });
+      settled.push(entry.id);
+      if (closed) expired.push(closed);
+    }
+    if (settled.length) await this.untrack(settled);
+    return expired;
+  }
+
+  /** Requests the user may decide now, in their workspace. */
+  async decidableBy(actor: Actor): Promise<KeyRequest[]> {
+    const organization = await this.workspaces.organization(actor.teamId);
+    const index = await this.workspaces.store.get<PendingIndex>(documentKeys.pendingIndex());
+    const ids = (index?.requests ?? []).filter((r) => r.teamId === actor.teamId).map((r) => r.id);
+    const requests = (await this.workspaces.store.getMany<KeyRequest>(ids.map(documentKeys.request))).filter(
+      (r): r is KeyRequest => r?.status === 'pending' && !r.requesters.includes(actor.userId),
+    );
+    const projectIds = [...new Set(requests.map((r) => r.projectId))];
+    const projects = await this.workspaces.store.getMany<Project>(projectIds.map(documentKeys.project));
+    const context = this.workspaces.context(organization);
+    const manageable = new Set(
+      projects
+        .filter((p): p is Project => !!p && can(context, actor.userId, 'project.manage', p))
+        .map((p) => p.id),
+    );
+    return requests.filter(
+      (r) => manageable.has(r.projectId) && !r.approvals.some((a) => a.userId === actor.userId),
+    );
+  }
+
+  /** Who receives a project's cards by direct message when no approvals channel is set. */
+  async approversFor(actor: Actor, projectId: string): Promise<{ channel?: string; approvers: string[] }> {
+    const organization = await this.workspaces.organization(actor.teamId);
+    const project = await this.workspaces.project(organization, projectId);
+    const channel = project.settings.approvalsChannel ?? organization.settings.approvalsChannel;
+    return {
+      ...(channel ? { channel } : {}),
+      approvers: approversOf(project, ownersOf(this.workspaces.context(organization))),
+    };
+  }
+
+  // ——— inside a transaction ———
+
+  /** Creates a request, or joins the pending one for the same key. Called by KeyService.add. */
+  async request(
+    tx: Transaction,
+    actor: Actor,
+    project: Project,
+    key: KeyRequest['key'],
+    reason: string | undefined,
+  ): Promise<{ request: KeyRequest; joined: boolean }> {
+    const pending = (project.pendingRequests ?? []).find((p) => p.fingerprint === key.fingerprint);
+    if (pending) {
+      const request = await this.load(tx, pending.id);
+      if (!request.requesters.includes(actor.userId)) {
+        request.requesters.push(actor.userId);
+        tx.put(documentKeys.request(request.id), request);
+        tx.record(
+          { actor: actor.userId, action: 'key.request_joined', target: `${key.name} (${key.fingerprint})` },
+          project,
+        );
+      }
+      return { request, joined: true };
+    }
+    const request: KeyRequest = {
+      id: this.workspaces.newId(),
+      orgId: tx.organization.id,
+      teamId: tx.organization.teamId,
+      projectId: project.id,
+      projectName: project.name,
+      requesters: [actor.userId],
+      key,
+      ...(reason?.trim() ? { reason: reason.trim().slice(0, 300) } : {}),
+      createdAt: tx.at,
+      expiresAt: new Date(Date.parse(tx.at) + this.ttlMs).toISOString(),
+      required: project.settings.approvalsRequired,
+      approvals: [],
+      status: 'pending',
+      cards: [],
+    };
+    project.pendingRequests = [
+      ...(project.pendingRequests ?? []),
+      {
+        id: request.id,
+        fingerprint: key.fingerprint,
+        keyName: key.name,
+        requester: actor.userId,
+        createdAt: tx.at,
+      },
+    ];
+    tx.put(documentKeys.request(request.id), request);
+    tx.record(
+      {
+        actor: actor.userId,
+        action: 'key.requested',
+        target: `${key.name} (${key.fingerprint})`,
+        ...(request.reason ? { detail: request.reason } : {}),
+      },
+      project,
+    );
+    return { request, joined: false };
+  }
+
+  /** Adds a request to the deployment's pending index (after its transaction committed). */
+  async track(request: KeyRequest): Promise<void> {
+    await this.updateIndex((index) => {
+      if (!index.requests.some((r) => r.id === request.id)) {
+        index.requests.push({ id: request.id, teamId: request.teamId, expiresAt: request.expiresAt });
+      }
+    });
+  }
+
+  private async untrack(ids: string[]): Promise<void> {
+    const gone = new Set(ids);
+    await this.updateIndex((index) => {
+      index.requests = index.requests.filter((r) => !gone.has(r.id));
+    });
+  }
+
+  private async updateIndex(change: (index: PendingIndex) => void): Promise<void> {
+    const store = this.workspaces.store;
+    await store.withLock(documentKeys.pendingIndex(), async () => {
+      const index = (await store.get<PendingIndex>(documentKeys.pendingIndex())) ?? { requests: [] };
+      change(index);
+      await store.write({ set: [{ key: documentKeys.pendingIndex(), value: index }] });
+    });
+  }
+
+  private async load(tx: Transaction, requestId: string): Promise<KeyRequest> {
+    const request = await tx.read<KeyRequest>(documentKeys.request(requestId));
+    if (!request || request.teamId !== tx.organization.teamId) {
+      throw new DomainError('not_found', 'That request no longer exists.');
+    }
+    return request;
+  }
+
+  private close(
+    tx: Transaction,
+    request: KeyRequest,
+    project: Project,
+    status: KeyRequest['status'],
+    by: string,
+  ): void {
+    request.status = status;
+    request.decidedBy = by;
+    request.decidedAt = tx.at;
+    project.pendingRequests = (project.pendingRequests ?? []).filter((p) => p.id !== request.id);
+    tx.put(documentKeys.request(request.id), request);
+    tx.save(project);
+  }
+
+  private expireIfDue(
+    tx: Transaction,
+    request: KeyRequest,
+    project: Project,
+    now = new Date(tx.at),
+  ): boolean {
+    if (Date.parse(request.expiresAt) > now.getTime()) return false;
+    this.close(tx, request, project, 'expired', 'keyhouse');
+    request.decidedAt = request.expiresAt;
+    tx.record(
+      {
+        actor: 'keyhouse',
+        action: 'key.request_expired',
+        target: `${request.key.name} (${request.key.fingerprint})`,
+        outcome: 'expired',
+      },
+      project,
+    );
+    return true;
+  }
+
+  private async applyApproval(
+    tx: Transaction,
+    request: KeyRequest,
+    project: Project,
+    approver: string,
+  ): Promise<void> {
+    this.close(tx, request, project, 'approved', approver);
+    const existing = project.keys.find((k) => k.fingerprint === request.key.fingerprint);
+    if (existing) {
+      // Added directly by an admin meanwhile: nothing more to add.
+      request.keyId = existing.id;
+    } else {
+      const requester = request.requesters[0] as string;
+      const taken = new Set(project.keys.map((k) => k.name.toLowerCase()));
+      let name = request.key.name;
+      for (let n = 2; taken.has(name.toLowerCase()); n += 1) name = `${request.key.name.slice(0, 60)}-${n}`;
+      const key = {
+        ...request.key,
+        name,
+        id: this.workspaces.newId(),
+        addedBy: requester,
+        createdAt: tx.at,
+        disabled: false,
+      };
+      project.keys.push(key);
+      (await tx.userKeys(requester)).keys.push({ projectId: project.id, keyId: key.id });
+      request.keyId = key.id;
+    }
+    const approvers = request.approvals.map((a) => `<@${a.userId}>`).join(', ');
+    tx.record(
+      {
+        actor: approver,
+        action: 'key.request_approved',
+        target: `${request.key.name} (${request.key.fingerprint}) for <@${request.requesters[0]}>`,
+        outcome: 'approved',
+        detail: `approved by ${approvers}`,
+      },
+      project,
+    );
+  }
+}

@@ -1,0 +1,141 @@
+import type { KnownBlock, View } from '@slack/types';
+import type { KeyRequest } from '../../domain/model';
+import { ACTION, CALLBACK, FIELD } from '../ids';
+import { code, context, escapeText, header, section, user, when } from './format';
+import { clip, LIMITS } from './limits';
+import type { Message } from './messages';
+
+/** The approval card: everything an approver needs to decide in one click, and later, what was decided. */
+
+const ago = (iso: string): string => {
+  const seconds = Math.floor(Date.parse(iso) / 1000);
+  return `<!date^${seconds}^{ago}|${iso.slice(0, 16).replace('T', ' ')} UTC>`;
+};
+
+function outcomeLine(request: KeyRequest): string {
+  const approvers = request.approvals.map((a) => user(a.userId)).join(', ');
+  switch (request.status) {
+    case 'pending':
+      return request.required > 1
+        ? `:hourglass_flowing_sand: *Waiting* — ${request.approvals.length} of ${request.required} approvals${approvers ? `: ${approvers}` : ''}`
+        : ':hourglass_flowing_sand: *Waiting for a decision*';
+    case 'approved':
+      return `:white_check_mark: *Approved* by ${approvers} ${when(request.decidedAt ?? request.createdAt)} — the key is in the project.`;
+    case 'denied':
+      return (
+        `:x: *Denied* by ${user(request.decidedBy ?? '')} ${when(request.decidedAt ?? request.createdAt)}` +
+        (request.denyReason ? `\n>${escapeText(request.denyReason)}` : '')
+      );
+    case 'expired':
+      return `:hourglass: *Expired* ${when(request.expiresAt)} without a decision.`;
+  }
+}
+
+export function renderRequestCard(request: KeyRequest): Message {
+  const { key } = request;
+  const requesters = request.requesters.map(user).join(', ');
+  const blocks: KnownBlock[] = [
+    header(`SSH key request · ${request.projectName}`),
+    {
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Requester*\n${requesters}` },
+        { type: 'mrkdwn', text: `*Project*\n${escapeText(request.projectName)}` },
+        { type: 'mrkdwn', text: `*Key name*\n${clip(escapeText(key.name), 200)}` },
+        { type: 'mrkdwn', text: `*Type*\n${key.type} ${key.bits}` },
+        { type: 'mrkdwn', text: `*Fingerprint*\n${code(key.fingerprint)}` },
+        { type: 'mrkdwn', text: `*Key expiry*\n${key.expiresAt ? when(key.expiresAt) : 'never'}` },
+        { type: 'mrkdwn', text: `*Requested*\n${ago(request.createdAt)}` },
+        { type: 'mrkdwn', text: `*Request closes*\n${when(request.expiresAt)}` },
+      ],
+    },
+    section(
+      `*Reason*\n${request.reason ? clip(escapeText(request.reason), LIMITS.sectionText - 20) : '_none given_'}`,
+    ),
+    section(outcomeLine(request)),
+  ];
+  if (request.status === 'pending') {
+    blocks.push({
+      type: 'actions',
+      block_id: 'request_actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTION.approve,
+          style: 'primary',
+          value: request.id,
+          text: { type: 'plain_text', text: 'Approve' },
+        },
+        {
+          type: 'button',
+          action_id: ACTION.deny,
+          style: 'danger',
+          value: request.id,
+          text: { type: 'plain_text', text: 'Deny' },
+        },
+      ],
+    });
+    blocks.push(
+      context(
+        `Only an admin of *${escapeText(request.projectName)}* or an organization owner who is not the requester can decide.`,
+      ),
+    );
+  }
+  const status = {
+    pending: 'waiting for approval',
+    approved: 'approved',
+    denied: 'denied',
+    expired: 'expired',
+  }[request.status];
+  return {
+    text: `SSH key request for ${request.projectName} by ${request.requesters.map((r) => `<@${r}>`).join(', ')}: ${status}`,
+    blocks,
+  };
+}
+
+/** Thread reply and requester message once a request is closed. */
+export function renderDecisionNotice(request: KeyRequest): Message {
+  const name = `*${escapeText(request.key.name)}* (${code(request.key.fingerprint)}) in *${escapeText(request.projectName)}*`;
+  const text = {
+    approved: `:white_check_mark: Approved by ${request.approvals.map((a) => user(a.userId)).join(', ')}: ${name} is now in the project.`,
+    denied: `:x: Denied by ${user(request.decidedBy ?? '')}: ${name}.${request.denyReason ? ` Reason: ${escapeText(request.denyReason)}` : ''}`,
+    expired: `:hourglass: The request for ${name} expired without a decision.`,
+    pending: `${request.approvals.length} of ${request.required} approvals for ${name}.`,
+  }[request.status];
+  return { text, blocks: [section(text)] };
+}
+
+export function renderDenyModal(request: KeyRequest, channel?: string): View {
+  return {
+    type: 'modal',
+    callback_id: CALLBACK.denyRequest,
+    title: { type: 'plain_text', text: 'Deny key request' },
+    submit: { type: 'plain_text', text: 'Deny' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    private_metadata: JSON.stringify({
+      projectId: request.projectId,
+      requestId: request.id,
+      ...(channel ? { channelId: channel } : {}),
+    }),
+    blocks: [
+      section(
+        `Deny ${user(request.requesters[0] ?? '')}'s request for *${escapeText(request.key.name)}* (${code(request.key.fingerprint)}) in *${escapeText(request.projectName)}*?`,
+      ),
+      {
+        type: 'input',
+        block_id: FIELD.denyReason,
+        optional: true,
+        label: { type: 'plain_text', text: 'Reason (sent to the requester)' },
+        element: { type: 'plain_text_input', action_id: FIELD.denyReason, multiline: true, max_length: 300 },
+      },
+    ],
+  };
+}
+
+export function renderRequestSent(request: KeyRequest, joined: boolean, where: string): Message {
+  const lead = joined
+    ? `A request for this key is already waiting for approval, so yours joined it (${where}).`
+    : `Your request to add *${escapeText(request.key.name)}* (${code(request.key.fingerprint)}) to *${escapeText(request.projectName)}* is waiting for approval: ${where}.`;
+  const text = `:hourglass_flowing_sand: ${lead} You will get a message when it is decided; it closes ${when(request.expiresAt)}.`;
+  return { text, blocks: [section(text)] };
+}
