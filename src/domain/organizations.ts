@@ -79,6 +79,35 @@ export class OrganizationService {
     });
   }
 
+  /** `default-role viewer|none` or `project-creators owners|everyone`. */
+  async updateSettings(actor: Actor, setting: string, value: string): Promise<Organization> {
+    const allowed: Record<string, string[]> = {
+      'default-role': ['viewer', 'none'],
+      'project-creators': ['owners', 'everyone'],
+    };
+    const values = allowed[setting];
+    if (!values)
+      throw invalid(
+        `\`${setting.slice(0, 30)}\` is not a setting. Settings: \`default-role\`, \`project-creators\`.`,
+      );
+    if (!values.includes(value)) {
+      throw invalid(`\`${setting}\` takes ${values.map((v) => `\`${v}\``).join(' or ')}.`);
+    }
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      authorize(tx.context, actor.userId, 'organization.manage');
+      if (setting === 'default-role') tx.organization.settings.defaultRole = value as 'viewer' | 'none';
+      else tx.organization.settings.projectCreators = value as 'owners' | 'everyone';
+      tx.touchOrganization();
+      tx.record({
+        actor: actor.userId,
+        action: 'organization.setting_changed',
+        target: setting,
+        detail: value,
+      });
+      return tx.organization;
+    });
+  }
+
   /** Recent changes, newest first: the organization's, or one project's. */
   async audit(
     actor: Actor,

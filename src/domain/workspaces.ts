@@ -256,14 +256,14 @@ export class Transaction {
   }
 
   async commit(): Promise<void> {
-    if (
+    const untouched =
       this.changed.size === 0 &&
       this.removed.size === 0 &&
-      !this.organizationChanged &&
-      this.records.length === 0
-    ) {
-      return;
-    }
+      this.documents.size === 0 &&
+      this.userKeyIndexes.size === 0 &&
+      this.records.length === 0 &&
+      !this.organizationChanged;
+    if (untouched) return;
     const store = this.workspaces.store;
     const sets: { key: string; value: unknown }[] = [...this.changed.values()].map((project) => ({
       key: documentKeys.project(project.id),

@@ -34,6 +34,13 @@ export const orgCommand: CommandHandler = async (domain, { actor, text }) => {
           ),
         );
       });
+    case 'set':
+      return withUsage(USAGE.org.set, async () => {
+        const setting = tokens[1]?.value.toLowerCase() ?? missing('The setting', USAGE.org.set);
+        const value = tokens[2]?.value.toLowerCase() ?? missing('The value', USAGE.org.set);
+        await domain.organizations.updateSettings(actor, setting, value);
+        return reply(plain(`Organization setting \`${setting}\` is now \`${value}\`.`));
+      });
     case 'audit':
       return withUsage(USAGE.org.audit, async () => {
         const { entries, projectName } = await domain.organizations.audit(actor, tokens[1]?.value);

@@ -1,5 +1,5 @@
 import type { Token } from '../tokenize';
-import { decodeSlackText, expectUser, tokenize } from '../tokenize';
+import { decodeSlackText, expectChannel, expectUser, tokenize } from '../tokenize';
 import { escapeText } from '../render/format';
 import { renderHelp, renderUnknownSubcommand, USAGE } from '../render/help';
 import { renderDashboard } from '../render/dashboard';
@@ -79,6 +79,17 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
           arg(1, 'The project', USAGE.project.delete),
         );
         return modal(renderDeleteProjectModal(project, channelId));
+      });
+    case 'channel':
+      return withUsage(USAGE.project.channel, async () => {
+        const reference = arg(1, 'The project', USAGE.project.channel);
+        const channel = expectChannel(tokens[2], USAGE.project.channel);
+        const project = await domain.projects.updateSettings(actor, reference, { approvalsChannel: channel });
+        return reply(
+          plain(
+            `Key requests for *${escapeText(project.name)}* now go to <#${channel}>. Invite Keyhouse there with \`/invite @Keyhouse\`.`,
+          ),
+        );
       });
     case 'grant':
       return withUsage(USAGE.project.grant, async () => {

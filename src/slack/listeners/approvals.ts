@@ -56,7 +56,12 @@ export async function deliverRequest(
       ? `sent to ${recipients.map((id) => `<@${id}>`).join(', ')} by direct message`
       : 'but nobody else can approve it yet: ask an organization owner to make someone an admin of the project';
   }
-  if (cards.length) await domain.approvals.attachCards(actor, request.id, cards);
+  if (cards.length) {
+    const attached = await domain.approvals.attachCards(actor, request.id, cards);
+    // Decided in the moment between posting and attaching: bring the fresh cards up to date.
+    if (attached.status !== 'pending')
+      await announceDecision(client, { request: attached, outcome: attached.status });
+  }
   return renderRequestSent(request, false, where);
 }
 

@@ -8,6 +8,7 @@ export const USAGE = {
     owner: '/org owner add|remove @user',
     channel: '/org channel #channel',
     audit: '/org audit [project]',
+    set: '/org set default-role viewer|none | /org set project-creators owners|everyone',
   },
   project: {
     list: '/project list',
@@ -19,6 +20,7 @@ export const USAGE = {
     delete: '/project delete <project>',
     grant: '/project grant <project> @user admin|member|viewer',
     revoke: '/project revoke <project> @user',
+    channel: '/project channel <project> #channel',
     resourceAdd: '/project resource add <project> <type> <name> [zone]',
     resourceRemove: '/project resource remove <project> <type> <name>',
   },
@@ -35,7 +37,13 @@ export const USAGE = {
 export type CommandName = keyof typeof USAGE;
 
 const EXAMPLES: Record<CommandName, string[]> = {
-  org: ['/org', '/org owner add @alice', '/org channel #infra-approvals', '/org audit web'],
+  org: [
+    '/org',
+    '/org owner add @alice',
+    '/org channel #infra-approvals',
+    '/org audit web',
+    '/org set default-role none',
+  ],
   project: [
     '/project create web "Front-end servers"',
     '/project create "data team"',
@@ -43,6 +51,7 @@ const EXAMPLES: Record<CommandName, string[]> = {
     '/project dashboard web',
     '/project rename web www',
     '/project grant web @alice admin',
+    '/project channel web #web-approvals',
     '/project resource add web instance web-1 fr-par-1',
   ],
   sshkey: [
@@ -62,7 +71,9 @@ const TITLES: Record<CommandName, string> = {
 };
 
 const NOTES: Record<CommandName, string> = {
-  org: 'Only organization owners change organization settings.',
+  org:
+    'Only organization owners change organization settings. `default-role`: what people without a role on a project may do ' +
+    '(`viewer`: see it; `none`: nothing). `project-creators`: who may create projects.',
   project:
     'A `<project>` is a name (any case) or an ID. Quote names with spaces: `"web team"`. ' +
     'Resource types: `instance`, `private-network`, `kubernetes-cluster`, `flexible-ip`, `load-balancer`, `database`, `object-bucket`.',
