@@ -90,6 +90,20 @@ export function renderDashboard(view: ProjectView, now: Date): Message {
             )
           : '_Nobody has a role yet; organization owners act as admins._'),
     ),
+    ...(project.pendingRequests?.length
+      ? [
+          section(
+            `*Pending requests* — ${project.pendingRequests.length}\n` +
+              fitLines(
+                project.pendingRequests.map(
+                  (r) =>
+                    `• *${escapeText(r.keyName)}* for ${user(r.requester)} · ${code(r.fingerprint)} · asked ${when(r.createdAt)}`,
+                ),
+                LIMITS.sectionText - 40,
+              ),
+          ),
+        ]
+      : []),
     section(
       `*Recent activity*\n` +
         (project.activity.length
