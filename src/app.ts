@@ -7,22 +7,21 @@ import { createDomain, type Domain } from './domain';
 import type { DocumentStore } from './domain/storage';
 import { createHttpServer } from './http/server';
 import { registerListeners } from './slack/listeners';
-import { expireRequests } from './slack/listeners/approvals';
-import type { KeyRequest } from './domain/model';
+import { runSweeps, type SweepResult } from './slack/sweeps';
 import { createDocumentStore } from './store/keyvStore';
 
 /** Keyhouse assembled: store, domain, Slack app and HTTP server, started and stopped together. */
 export interface Keyhouse {
   domain: Domain;
   store: DocumentStore;
-  /** Closes key requests whose time is up and updates their cards (run every minute by `start`). */
-  expireRequests(now?: Date): Promise<KeyRequest[]>;
+  /** Closes key requests whose time is up and tells owners of expiring keys (run every minute by `start`). */
+  sweep(now?: Date): Promise<SweepResult>;
   /** Starts listening on `config.port` (0 picks a free port) and, in Socket Mode, connects to Slack. */
   start(): Promise<{ port: number }>;
   stop(): Promise<void>;
 }
 
-const EXPIRY_SWEEP_MS = 60_000;
+const SWEEP_INTERVAL_MS = 60_000;
 
 const LOG_LEVELS = { debug: LogLevel.DEBUG, info: LogLevel.INFO, warn: LogLevel.WARN, error: LogLevel.ERROR };
 
@@ -51,14 +50,14 @@ export function createKeyhouse(config: Config): Keyhouse {
       installerOptions: { clientOptions },
     });
     app = new App({ token: config.slackBotToken, receiver, clientOptions, logger, logLevel });
-    server = createHttpServer({ store });
+    server = createHttpServer({ store, delivery: domain.delivery });
   } else {
     const receiver = new HTTPReceiver({ signingSecret: config.slackSigningSecret ?? '', logger });
     app = new App({ token: config.slackBotToken, receiver, clientOptions, logger, logLevel });
-    server = createHttpServer({ store, slack: receiver.requestListener });
+    server = createHttpServer({ store, delivery: domain.delivery, slack: receiver.requestListener });
   }
-  registerListeners(app, domain);
-  const expire = (now?: Date) => expireRequests(app.client, domain, now);
+  registerListeners(app, domain, config.publicUrl);
+  const sweep = (now?: Date) => runSweeps(app.client, domain, now);
   let sweeper: NodeJS.Timeout | undefined;
 
   return {
@@ -71,14 +70,14 @@ export function createKeyhouse(config: Config): Keyhouse {
       });
       if (config.slackAppToken) await app.start();
       sweeper = setInterval(() => {
-        expire().catch((error: unknown) =>
-          logger.warn(`expiring requests failed: ${error instanceof Error ? error.message : 'unknown'}`),
+        sweep().catch((error: unknown) =>
+          logger.warn(`the periodic sweep failed: ${error instanceof Error ? error.message : 'unknown'}`),
         );
-      }, EXPIRY_SWEEP_MS);
+      }, SWEEP_INTERVAL_MS);
       sweeper.unref();
       return { port: (server.address() as AddressInfo).port };
     },
-    expireRequests: expire,
+    sweep,
     async stop() {
       clearInterval(sweeper);
       if (config.slackAppToken) await app.stop();

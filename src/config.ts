@@ -40,6 +40,11 @@ const schema = z
         .max(65535, 'must be between 0 and 65535')
         .default(3000),
     ),
+    PUBLIC_URL: optional(
+      z.url({
+        error: 'must be the URL instances use to reach Keyhouse, such as https://keyhouse.example.com',
+      }),
+    ),
     REDIS_URL: optional(z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')),
     DATA_DIR: z.preprocess(blankAsUnset, z.string().default('./data')),
     ORG_OWNERS: z.preprocess(
@@ -101,6 +106,8 @@ export interface Config {
   slackSigningSecret?: string;
   slackApiUrl?: string;
   port: number;
+  /** Where instances reach Keyhouse; shown in the setup recipes. */
+  publicUrl: string;
   redisUrl?: string;
   dataDir: string;
   /** Prefix of every stored key, so several deployments can share one Redis. */
@@ -126,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     ...(e.SLACK_SIGNING_SECRET ? { slackSigningSecret: e.SLACK_SIGNING_SECRET } : {}),
     ...(e.SLACK_API_URL ? { slackApiUrl: e.SLACK_API_URL } : {}),
     port: e.PORT,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
     dataDir: e.DATA_DIR,
     storeNamespace: e.STORE_NAMESPACE,

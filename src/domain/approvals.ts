@@ -1,6 +1,7 @@
 import { authorize, can, ownersOf } from './access';
+import type { DeliveryService } from './delivery';
 import { DomainError } from './errors';
-import type { Actor, KeyRequest, PendingIndex, Project } from './model';
+import type { Actor, KeyRequest, PendingIndex, Project, SshKey } from './model';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
 
 /**
@@ -45,7 +46,10 @@ export function closedMessage(request: KeyRequest): string {
 }
 
 export class ApprovalService {
-  constructor(private readonly workspaces: Workspaces) {}
+  constructor(
+    private readonly workspaces: Workspaces,
+    private readonly delivery: DeliveryService,
+  ) {}
 
   private get ttlMs(): number {
     return this.workspaces.options.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS;
@@ -86,55 +90,60 @@ export class ApprovalService {
     decision: Decision,
     reason?: string,
   ): Promise<DecisionResult> {
-    const result = await this.workspaces.mutate(actor.teamId, async (tx) => {
-      const request = await this.load(tx, requestId);
-      if (request.status !== 'pending') throw new DomainError('conflict', closedMessage(request));
-      const project = await tx.project(request.projectId);
-      if (this.expireIfDue(tx, request, project)) return { request, outcome: 'expired' as const };
-      authorize(tx.context, actor.userId, 'project.manage', project);
-      if (request.requesters.includes(actor.userId)) {
-        throw new DomainError('forbidden', OWN_REQUEST);
-      }
-      if (decision === 'deny') {
-        this.close(tx, request, project, 'denied', actor.userId);
-        if (reason?.trim()) request.denyReason = reason.trim().slice(0, 300);
-        tx.record(
-          {
-            actor: actor.userId,
-            action: 'key.request_denied',
-            target: `${request.key.name} (${request.key.fingerprint}) for <@${request.requesters[0]}>`,
-            outcome: 'denied',
-            ...(request.denyReason ? { detail: request.denyReason } : {}),
-          },
-          project,
-        );
-        return { request, outcome: 'denied' as const };
-      }
-      if (request.approvals.some((a) => a.userId === actor.userId)) {
-        throw new DomainError(
-          'conflict',
-          `You already approved this request. It needs ${request.required - request.approvals.length} more approval(s) from other admins.`,
-        );
-      }
-      request.approvals.push({ userId: actor.userId, at: tx.at });
-      if (request.approvals.length < request.required) {
-        tx.put(documentKeys.request(request.id), request);
-        tx.record(
-          {
-            actor: actor.userId,
-            action: 'key.request_approval',
-            target: `${request.key.name} (${request.key.fingerprint})`,
-            detail: `${request.approvals.length} of ${request.required}`,
-          },
-          project,
-        );
-        return { request, outcome: 'recorded' as const };
-      }
-      await this.applyApproval(tx, request, project, actor.userId);
-      return { request, outcome: 'approved' as const };
-    });
+    const result = await this.workspaces.mutate(
+      actor.teamId,
+      async (tx): Promise<DecisionResult & { key?: SshKey }> => {
+        const request = await this.load(tx, requestId);
+        if (request.status !== 'pending') throw new DomainError('conflict', closedMessage(request));
+        const project = await tx.project(request.projectId);
+        if (this.expireIfDue(tx, request, project)) return { request, outcome: 'expired' as const };
+        authorize(tx.context, actor.userId, 'project.manage', project);
+        if (request.requesters.includes(actor.userId)) {
+          throw new DomainError('forbidden', OWN_REQUEST);
+        }
+        if (decision === 'deny') {
+          this.close(tx, request, project, 'denied', actor.userId);
+          if (reason?.trim()) request.denyReason = reason.trim().slice(0, 300);
+          tx.record(
+            {
+              actor: actor.userId,
+              action: 'key.request_denied',
+              target: `${request.key.name} (${request.key.fingerprint}) for <@${request.requesters[0]}>`,
+              outcome: 'denied',
+              ...(request.denyReason ? { detail: request.denyReason } : {}),
+            },
+            project,
+          );
+          return { request, outcome: 'denied' as const };
+        }
+        if (request.approvals.some((a) => a.userId === actor.userId)) {
+          throw new DomainError(
+            'conflict',
+            `You already approved this request. It needs ${request.required - request.approvals.length} more approval(s) from other admins.`,
+          );
+        }
+        request.approvals.push({ userId: actor.userId, at: tx.at });
+        if (request.approvals.length < request.required) {
+          tx.put(documentKeys.request(request.id), request);
+          tx.record(
+            {
+              actor: actor.userId,
+              action: 'key.request_approval',
+              target: `${request.key.name} (${request.key.fingerprint})`,
+              detail: `${request.approvals.length} of ${request.required}`,
+            },
+            project,
+          );
+          return { request, outcome: 'recorded' as const };
+        }
+        const key = await this.applyApproval(tx, request, project, actor.userId);
+        return { request, outcome: 'approved' as const, key };
+      },
+    );
     if (result.outcome !== 'recorded') await this.untrack([result.request.id]);
-    return result;
+    if (result.outcome === 'approved' && result.key)
+      await this.delivery.trackExpiry(actor.teamId, result.request.projectId, result.key);
+    return { request: result.request, outcome: result.outcome };
   }
 
   /** Expires every pending request whose time is up, in every workspace; returns those it closed. */
@@ -321,12 +330,14 @@ export class ApprovalService {
     return true;
   }
 
+  /** Adds the requested key (unless an admin added it meanwhile) and returns the key added. */
   private async applyApproval(
     tx: Transaction,
     request: KeyRequest,
     project: Project,
     approver: string,
-  ): Promise<void> {
+  ): Promise<SshKey | undefined> {
+    let added: SshKey | undefined;
     this.close(tx, request, project, 'approved', approver);
     const existing = project.keys.find((k) => k.fingerprint === request.key.fingerprint);
     if (existing) {
@@ -348,6 +359,7 @@ export class ApprovalService {
       project.keys.push(key);
       (await tx.userKeys(requester)).keys.push({ projectId: project.id, keyId: key.id });
       request.keyId = key.id;
+      added = key;
     }
     const approvers = request.approvals.map((a) => `<@${a.userId}>`).join(', ');
     tx.record(
@@ -360,5 +372,6 @@ export class ApprovalService {
       },
       project,
     );
+    return added;
   }
 }

@@ -1,4 +1,5 @@
 import { ApprovalService } from './approvals';
+import { DeliveryService } from './delivery';
 import { KeyService } from './keys';
 import { OrganizationService } from './organizations';
 import { ProjectService } from './projects';
@@ -14,17 +15,20 @@ export interface Domain {
   keys: KeyService;
   resources: ResourceService;
   approvals: ApprovalService;
+  delivery: DeliveryService;
 }
 
 export function createDomain(store: DocumentStore, options: WorkspaceOptions): Domain {
   const workspaces = new Workspaces(store, options);
-  const approvals = new ApprovalService(workspaces);
+  const delivery = new DeliveryService(workspaces);
+  const approvals = new ApprovalService(workspaces, delivery);
   return {
     approvals,
+    delivery,
     workspaces,
     organizations: new OrganizationService(workspaces),
     projects: new ProjectService(workspaces),
-    keys: new KeyService(workspaces, approvals),
+    keys: new KeyService(workspaces, approvals, delivery),
     resources: new ResourceService(workspaces),
   };
 }

@@ -1,5 +1,6 @@
 import { authorize, can } from './access';
 import type { ApprovalService } from './approvals';
+import type { DeliveryService } from './delivery';
 import { DomainError } from './errors';
 import { isExpired, parseExpiry } from './expiry';
 import { parsePublicKey, type ParsedPublicKey } from './keys/parsePublicKey';
@@ -60,6 +61,7 @@ export class KeyService {
   constructor(
     private readonly workspaces: Workspaces,
     private readonly approvals: ApprovalService,
+    private readonly delivery: DeliveryService,
   ) {}
 
   /** Checks input without touching storage: bad input is refused before anything is read or written. */
@@ -136,6 +138,8 @@ export class KeyService {
       return { kind: 'added', key, project };
     });
     if (outcome.kind === 'requested' && !outcome.joined) await this.approvals.track(outcome.request);
+    if (outcome.kind === 'added')
+      await this.delivery.trackExpiry(actor.teamId, outcome.project.id, outcome.key);
     return outcome;
   }
 

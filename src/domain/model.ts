@@ -55,6 +55,31 @@ export interface Resource {
   zone?: string;
   addedBy: string;
   createdAt: string;
+  /** Instances that fetch their keys: when they last did, and which key set (its ETag) they got. */
+  lastSeenAt?: string;
+  keySet?: { etag: string; count: number };
+}
+
+/** A key-delivery token. Only its SHA-256 is kept; the token itself is shown once. */
+export interface DeliveryToken {
+  id: string;
+  label: string;
+  hash: string;
+  createdBy: string;
+  createdAt: string;
+  lastUsedAt?: string;
+}
+
+/** Keys with an expiry, across the deployment, so their owners can be told in time. */
+export interface ExpiryIndex {
+  keys: {
+    teamId: string;
+    projectId: string;
+    keyId: string;
+    owner: string;
+    expiresAt: string;
+    warned?: boolean;
+  }[];
 }
 
 export interface AuditEntry {
@@ -77,6 +102,8 @@ export interface ProjectSettings {
 export interface Project {
   id: string;
   orgId: string;
+  /** The workspace, so requests that know only the project ID (key delivery) can lock it. */
+  teamId: string;
   name: string;
   description: string;
   isDefault: boolean;
@@ -90,6 +117,7 @@ export interface Project {
   activity: AuditEntry[];
   /** Key requests waiting for a decision (absent in projects created before approvals existed). */
   pendingRequests?: PendingRequestRef[];
+  tokens?: DeliveryToken[];
 }
 
 export interface PendingRequestRef {

@@ -73,6 +73,7 @@ export class ProjectService {
       const project: Project = {
         id: this.workspaces.newId(),
         orgId: tx.organization.id,
+        teamId: tx.organization.teamId,
         name,
         description,
         isDefault: false,

@@ -23,6 +23,8 @@ export const documentKeys = {
   request: (requestId: string) => `request:${requestId}`,
   /** One per deployment: pending requests of every workspace, read by the expiry sweep. */
   pendingIndex: () => 'requests:pending',
+  /** One per deployment: keys with an expiry, read by the expiry notices. */
+  expiryIndex: () => 'keys:expiring',
 };
 
 export interface WorkspaceOptions {
@@ -80,6 +82,7 @@ export class Workspaces {
     const project: Project = {
       id, // the default project's ID is the organization's
       orgId: id,
+      teamId,
       name: DEFAULT_PROJECT_NAME,
       description: '',
       isDefault: true,

@@ -188,9 +188,13 @@ describe('deciding', () => {
 
   test('an expired request turns its card to Expired and tells the requester; later clicks are told', async () => {
     const { requestId } = await request();
-    const expired = await harness.apps[1]!.keyhouse.expireRequests(new Date(Date.now() + 25 * 3600_000));
+    const { expiredRequests: expired } = await harness.apps[1]!.keyhouse.sweep(
+      new Date(Date.now() + 25 * 3600_000),
+    );
     expect(expired.map((r) => r.id)).toEqual([requestId]);
-    expect(await harness.apps[0]!.keyhouse.expireRequests(new Date(Date.now() + 26 * 3600_000))).toEqual([]);
+    expect(
+      (await harness.apps[0]!.keyhouse.sweep(new Date(Date.now() + 26 * 3600_000))).expiredRequests,
+    ).toEqual([]);
     expect(visibleText(harness.slack.of('chat.update')[0]!.body)).toMatch(/Expired\*/);
     const dm = harness.slack.calls.find(
       (c) => c.method === 'chat.postMessage' && c.body.channel === 'UALICE',

@@ -36,6 +36,7 @@ function hugeProject(): Project {
   return {
     id: '00000000-0000-4000-8000-000000000000',
     orgId: '00000000-0000-4000-8000-000000000001',
+    teamId: 'T1',
     name: 'n'.repeat(64),
     description: '<d>&'.repeat(50),
     isDefault: true,
@@ -118,7 +119,11 @@ function expectWithin(blocks: KnownBlock[], maxBlocks: number): void {
 
 test('a dashboard of 5,000 keys, 5,000 resources and 1,000 members fits one message and keeps its buttons', () => {
   const project = hugeProject();
-  const message = renderDashboard({ organization, project, role: 'admin', owners: organization.owners }, now);
+  const message = renderDashboard(
+    { organization, project, role: 'admin', owners: organization.owners },
+    now,
+    'https://keyhouse.example.com',
+  );
   expectWithin(message.blocks!, 50);
   const text = JSON.stringify(message.blocks);
   expect(text).toContain('5000 keys, 3333 active'); // a third are disabled
@@ -149,7 +154,12 @@ test('App Home tabs stay within 100 blocks for 1,000 projects and 5,000 keys', (
     }),
     renderHome({ tab: 'settings', overview }),
     renderHome({ tab: 'approvals', requests: Array.from({ length: 50 }, (_, i) => hugeRequest(i)) }),
-    renderHome({ tab: 'project', view: { organization, project, role: 'viewer', owners: [] }, now }),
+    renderHome({
+      tab: 'project',
+      view: { organization, project, role: 'viewer', owners: [] },
+      now,
+      publicUrl: 'https://k.example.com',
+    }),
   ];
   for (const view of views) expectWithin(view.blocks as KnownBlock[], 100);
 });

@@ -3,6 +3,7 @@ import { decodeSlackText, expectChannel, expectUser, tokenize } from '../tokeniz
 import { escapeText } from '../render/format';
 import { renderHelp, renderUnknownSubcommand, USAGE } from '../render/help';
 import { renderDashboard } from '../render/dashboard';
+import { renderTokenCreated, renderTokenLines } from '../render/delivery';
 import { plain, renderProjectList } from '../render/messages';
 import { renderCreateProjectModal, renderDeleteProjectModal, renderSettingsModal } from '../render/modals';
 import { broadcast, type CommandHandler, modal, reply } from './types';
@@ -16,7 +17,7 @@ export function restOfLine(text: string, tokens: Token[], from: number): string 
   return decodeSlackText(text.slice(first.start)).trim();
 }
 
-export const projectCommand: CommandHandler = async (domain, { actor, text, channelId }) => {
+export const projectCommand: CommandHandler = async (domain, { actor, text, channelId, publicUrl }) => {
   const tokens = tokenize(text);
   const sub = tokens[0]?.value.toLowerCase();
   const arg = (index: number, what: string, usage: string): string =>
@@ -45,7 +46,7 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
       const usage = USAGE.project[sub];
       return withUsage(usage, async () => {
         const view = await domain.projects.show(actor, arg(1, 'The project', usage));
-        const dashboard = renderDashboard(view, domain.workspaces.now());
+        const dashboard = renderDashboard(view, domain.workspaces.now(), publicUrl);
         return sub === 'show' ? reply(dashboard) : broadcast(dashboard);
       });
     }
@@ -90,6 +91,29 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
             `Key requests for *${escapeText(project.name)}* now go to <#${channel}>. Invite Keyhouse there with \`/invite @Keyhouse\`.`,
           ),
         );
+      });
+    case 'token':
+      return withUsage(USAGE.project.token, async () => {
+        const reference = arg(1, 'The project', USAGE.project.token);
+        const verb = tokens[2]?.value.toLowerCase();
+        if (verb === 'list') {
+          const { project, tokens: list } = await domain.delivery.listTokens(actor, reference);
+          return reply(plain(`*${escapeText(project.name)}*\n${renderTokenLines(list)}`));
+        }
+        if (verb === 'revoke') {
+          const { project, revoked } = await domain.delivery.revokeTokens(actor, reference, tokens[3]?.value);
+          return reply(
+            plain(
+              `Revoked ${revoked.map((t) => `*${escapeText(t.label)}*`).join(', ')} of *${escapeText(project.name)}*: instances using ${revoked.length === 1 ? 'it' : 'them'} get 401 from now on.`,
+            ),
+          );
+        }
+        const { project, token, record } = await domain.delivery.createToken(
+          actor,
+          reference,
+          tokens[2]?.value,
+        );
+        return reply(renderTokenCreated(project, token, record, publicUrl));
       });
     case 'grant':
       return withUsage(USAGE.project.grant, async () => {

@@ -8,6 +8,8 @@ export interface CommandInput {
   /** The raw command text, as Slack sent it. */
   text: string;
   channelId: string;
+  /** Where instances reach Keyhouse, for recipes. */
+  publicUrl: string;
 }
 
 export type CommandOutcome =

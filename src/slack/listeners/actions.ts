@@ -15,7 +15,7 @@ const actorOf = (body: BlockAction): Actor => ({
 });
 
 /** Buttons on dashboards and App Home, and the options of the project picker. */
-export function registerActions(app: App, domain: Domain): void {
+export function registerActions(app: App, domain: Domain, publicUrl: string): void {
   app.action<BlockAction<ButtonAction>>(
     ACTION.dashboardRefresh,
     async ({ ack, body, action, respond, client, logger }) => {
@@ -23,11 +23,14 @@ export function registerActions(app: App, domain: Domain): void {
       const actor = actorOf(body);
       try {
         if (body.container.type === 'view') {
-          await publishHome(client, domain, actor, { projectId: action.value ?? '' });
+          await publishHome(client, domain, actor, { projectId: action.value ?? '' }, publicUrl);
           return;
         }
         const view = await domain.projects.show(actor, action.value ?? '');
-        await respond({ replace_original: true, ...renderDashboard(view, domain.workspaces.now()) });
+        await respond({
+          replace_original: true,
+          ...renderDashboard(view, domain.workspaces.now(), publicUrl),
+        });
       } catch (error) {
         await respond({
           response_type: 'ephemeral',
@@ -69,7 +72,7 @@ export function registerActions(app: App, domain: Domain): void {
       const tab = (HOME_TABS as readonly string[]).includes(action.value ?? '')
         ? (action.value as HomeTab)
         : 'overview';
-      await publishHome(client, domain, actorOf(body), tab).catch((error: unknown) =>
+      await publishHome(client, domain, actorOf(body), tab, publicUrl).catch((error: unknown) =>
         errorMessage(error, logger),
       );
     },
@@ -79,7 +82,7 @@ export function registerActions(app: App, domain: Domain): void {
     ACTION.homeOpenProject,
     async ({ ack, body, action, client, logger }) => {
       await ack();
-      await publishHome(client, domain, actorOf(body), { projectId: action.value ?? '' }).catch(
+      await publishHome(client, domain, actorOf(body), { projectId: action.value ?? '' }, publicUrl).catch(
         (error: unknown) => errorMessage(error, logger),
       );
     },

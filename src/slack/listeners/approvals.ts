@@ -99,7 +99,7 @@ async function tellClicker(
   else await respond({ response_type: 'ephemeral', replace_original: false, ...message });
 }
 
-export function registerApprovals(app: App, domain: Domain): void {
+export function registerApprovals(app: App, domain: Domain, publicUrl: string): void {
   app.action<BlockAction<ButtonAction>>(
     ACTION.approve,
     async ({ ack, body, action, respond, client, logger }) => {
@@ -120,7 +120,7 @@ export function registerApprovals(app: App, domain: Domain): void {
         await tellClicker(body, respond, client, errorMessage(error, logger));
       }
       if (body.container.type === 'view')
-        await publishHome(client, domain, actor, 'approvals').catch(() => undefined);
+        await publishHome(client, domain, actor, 'approvals', publicUrl).catch(() => undefined);
     },
   );
 

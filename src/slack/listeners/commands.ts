@@ -14,7 +14,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   '/sshkey': sshkeyCommand,
 };
 
-export function registerCommands(app: App, domain: Domain): void {
+export function registerCommands(app: App, domain: Domain, publicUrl: string): void {
   for (const [name, handler] of Object.entries(COMMANDS)) {
     app.command(name, async ({ command, ack, respond, client, logger }) => {
       await ack();
@@ -24,6 +24,7 @@ export function registerCommands(app: App, domain: Domain): void {
           actor,
           text: command.text ?? '',
           channelId: command.channel_id,
+          publicUrl,
         });
         if (outcome.kind === 'modal') {
           await client.views.open({ trigger_id: command.trigger_id, view: outcome.view });

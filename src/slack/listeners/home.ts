@@ -10,10 +10,12 @@ export async function homeContent(
   domain: Domain,
   actor: Actor,
   tab: HomeTab | { projectId: string },
+  publicUrl: string,
 ): Promise<HomeContent> {
   const now = domain.workspaces.now();
-  if (typeof tab === 'object')
-    return { tab: 'project', view: await domain.projects.show(actor, tab.projectId), now };
+  if (typeof tab === 'object') {
+    return { tab: 'project', view: await domain.projects.show(actor, tab.projectId), now, publicUrl };
+  }
   switch (tab) {
     case 'overview': {
       const overview = await domain.organizations.overview(actor);
@@ -36,19 +38,20 @@ export async function publishHome(
   domain: Domain,
   actor: Actor,
   tab: HomeTab | { projectId: string },
+  publicUrl: string,
 ): Promise<void> {
   await client.views.publish({
     user_id: actor.userId,
-    view: renderHome(await homeContent(domain, actor, tab)),
+    view: renderHome(await homeContent(domain, actor, tab, publicUrl)),
   });
 }
 
-export function registerHome(app: App, domain: Domain): void {
+export function registerHome(app: App, domain: Domain, publicUrl: string): void {
   app.event('app_home_opened', async ({ event, body, client, logger }) => {
     if (event.tab !== 'home') return;
     const actor: Actor = { teamId: body.team_id, userId: event.user };
     try {
-      await publishHome(client, domain, actor, 'overview');
+      await publishHome(client, domain, actor, 'overview', publicUrl);
     } catch (error) {
       logger.error(`could not publish App Home: ${error instanceof Error ? error.message : 'unknown error'}`);
     }

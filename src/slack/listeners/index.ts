@@ -7,10 +7,10 @@ import { registerHome } from './home';
 import { registerViews } from './views';
 
 /** Every Slack listener: thin, each parses its input, calls one use case and renders the result. */
-export function registerListeners(app: App, domain: Domain): void {
-  registerCommands(app, domain);
+export function registerListeners(app: App, domain: Domain, publicUrl: string): void {
+  registerCommands(app, domain, publicUrl);
   registerViews(app, domain);
-  registerActions(app, domain);
-  registerHome(app, domain);
-  registerApprovals(app, domain);
+  registerActions(app, domain, publicUrl);
+  registerHome(app, domain, publicUrl);
+  registerApprovals(app, domain, publicUrl);
 }

@@ -3,6 +3,7 @@ import { keyState } from '../../domain/keys';
 import type { AuditEntry, Resource, SshKey } from '../../domain/model';
 import type { ProjectView } from '../../domain/projects';
 import { ACTION } from '../ids';
+import { renderInstances, renderRecipes } from './delivery';
 import { code, context, escapeText, header, plural, section, user, when } from './format';
 import { fitBlocks, fitLines, LIMITS, packLines } from './limits';
 import type { Message } from './messages';
@@ -55,7 +56,8 @@ export function activityLine(entry: AuditEntry, withProject = true): string {
   return `${when(entry.at)} ${user(entry.actor)} ${entry.action}${target}${where}${detail}${outcome}`;
 }
 
-export function renderDashboard(view: ProjectView, now: Date): Message {
+/** `publicUrl` is where instances reach Keyhouse, for the setup recipes. */
+export function renderDashboard(view: ProjectView, now: Date, publicUrl: string): Message {
   const { project, organization } = view;
   const keys = [...project.keys].sort((a, b) => a.name.localeCompare(b.name));
   const active = keys.filter((k) => keyState(k, now) === 'active').length;
@@ -90,6 +92,7 @@ export function renderDashboard(view: ProjectView, now: Date): Message {
             )
           : '_Nobody has a role yet; organization owners act as admins._'),
     ),
+    ...renderInstances(project, now),
     ...(project.pendingRequests?.length
       ? [
           section(
@@ -113,6 +116,7 @@ export function renderDashboard(view: ProjectView, now: Date): Message {
             )
           : '_Nothing yet._'),
     ),
+    ...renderRecipes(publicUrl, project.id),
     context(`Updated ${when(project.updatedAt)} · shown ${when(now.toISOString())}`),
   ];
   const actions: KnownBlock = {

@@ -21,6 +21,7 @@ export const USAGE = {
     grant: '/project grant <project> @user admin|member|viewer',
     revoke: '/project revoke <project> @user',
     channel: '/project channel <project> #channel',
+    token: '/project token <project> [label] | list | revoke [label]',
     resourceAdd: '/project resource add <project> <type> <name> [zone]',
     resourceRemove: '/project resource remove <project> <type> <name>',
   },
@@ -52,6 +53,7 @@ const EXAMPLES: Record<CommandName, string[]> = {
     '/project rename web www',
     '/project grant web @alice admin',
     '/project channel web #web-approvals',
+    '/project token web fleet',
     '/project resource add web instance web-1 fr-par-1',
   ],
   sshkey: [

@@ -26,7 +26,7 @@ export type HomeContent =
   | { tab: 'keys'; keys: OwnedKey[]; now: Date }
   | { tab: 'approvals'; requests: KeyRequest[] }
   | { tab: 'settings'; overview: OrganizationOverview }
-  | { tab: 'project'; view: ProjectView; now: Date };
+  | { tab: 'project'; view: ProjectView; now: Date; publicUrl: string };
 
 function tabBar(current: HomeTab | 'project'): KnownBlock {
   return {
@@ -151,7 +151,7 @@ function body(content: HomeContent): KnownBlock[] {
       ];
     }
     case 'project': {
-      const dashboard = renderDashboard(content.view, content.now).blocks ?? [];
+      const dashboard = renderDashboard(content.view, content.now, content.publicUrl).blocks ?? [];
       return dashboard;
     }
   }
