@@ -277,13 +277,8 @@ export class ApprovalService {
     });
   }
 
-  private async updateIndex(change: (index: PendingIndex) => void): Promise<void> {
-    const store = this.workspaces.store;
-    await store.withLock(documentKeys.pendingIndex(), async () => {
-      const index = (await store.get<PendingIndex>(documentKeys.pendingIndex())) ?? { requests: [] };
-      change(index);
-      await store.write({ set: [{ key: documentKeys.pendingIndex(), value: index }] });
-    });
+  private updateIndex(change: (index: PendingIndex) => void): Promise<void> {
+    return this.workspaces.updateShared<PendingIndex>(documentKeys.pendingIndex(), { requests: [] }, change);
   }
 
   private async load(tx: Transaction, requestId: string): Promise<KeyRequest> {

@@ -271,12 +271,7 @@ export class DeliveryService {
     return notices;
   }
 
-  private async updateExpiryIndex(change: (index: ExpiryIndex) => void): Promise<void> {
-    const store = this.workspaces.store;
-    await store.withLock(documentKeys.expiryIndex(), async () => {
-      const index = (await store.get<ExpiryIndex>(documentKeys.expiryIndex())) ?? { keys: [] };
-      change(index);
-      await store.write({ set: [{ key: documentKeys.expiryIndex(), value: index }] });
-    });
+  private updateExpiryIndex(change: (index: ExpiryIndex) => void): Promise<void> {
+    return this.workspaces.updateShared<ExpiryIndex>(documentKeys.expiryIndex(), { keys: [] }, change);
   }
 }

@@ -149,6 +149,15 @@ export class Workspaces {
     return (await this.store.get<AuditLog>(documentKeys.audit(organization.id))) ?? { entries: [] };
   }
 
+  /** Changes a deployment-wide document (an index every workspace writes to) under its own lock. */
+  async updateShared<T>(key: string, empty: T, change: (document: T) => void): Promise<void> {
+    await this.store.withLock(key, async () => {
+      const document = (await this.store.get<T>(key)) ?? empty;
+      change(document);
+      await this.store.write({ set: [{ key, value: document }] });
+    });
+  }
+
   /** Runs a change under the workspace lock, on fresh documents, and saves what it touched in one write. */
   async mutate<T>(teamId: string, work: (tx: Transaction) => Promise<T>): Promise<T> {
     await this.organization(teamId);

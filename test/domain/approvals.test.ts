@@ -1,8 +1,7 @@
 import type { Domain } from '../../src/domain';
-import { DomainError } from '../../src/domain/errors';
 import type { KeyRequest } from '../../src/domain/model';
 import type { KeyvDocumentStore } from '../../src/store/keyvStore';
-import { actor, embeddedDomain, OWNER } from '../helpers/domain';
+import { actor, embeddedDomain, OWNER, refusal } from '../helpers/domain';
 import { KeyFactory } from '../helpers/sshKeygen';
 
 const keys = new KeyFactory();
@@ -28,16 +27,6 @@ async function ask(line = keys.generate('ed25519').publicLine, who = alice): Pro
   const outcome = await domain.keys.add(who, 'web', { publicKey: line, reason: 'deploy' });
   if (outcome.kind !== 'requested') throw new Error('expected a request');
   return outcome.request;
-}
-
-async function refusal(promise: Promise<unknown>): Promise<DomainError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 }
 
 test("a member's key waits for approval, then belongs to the member", async () => {

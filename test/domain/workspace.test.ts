@@ -1,8 +1,7 @@
-import { DomainError } from '../../src/domain/errors';
 import type { Domain } from '../../src/domain';
 import type { KeyvDocumentStore } from '../../src/store/keyvStore';
 import { UUID } from '../../src/domain/workspaces';
-import { actor, embeddedDomain, OWNER, TEAM } from '../helpers/domain';
+import { actor, embeddedDomain, OWNER, refusal, TEAM } from '../helpers/domain';
 import { KeyFactory } from '../helpers/sshKeygen';
 
 const keys = new KeyFactory();
@@ -22,16 +21,6 @@ async function addKey(...args: Parameters<Domain['keys']['add']>) {
   const outcome = await domain.keys.add(...args);
   if (outcome.kind !== 'added') throw new Error(`expected a direct addition, got ${outcome.kind}`);
   return outcome;
-}
-
-async function failure(promise: Promise<unknown>): Promise<DomainError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 }
 
 describe('organization', () => {
@@ -58,12 +47,12 @@ describe('organization', () => {
   });
 
   test('owners add owners; the last one and configured ones stay', async () => {
-    expect((await failure(domain.organizations.addOwner(alice, 'UBOB'))).message).toMatch(
+    expect((await refusal(domain.organizations.addOwner(alice, 'UBOB'))).message).toMatch(
       /for organization owners.*<@UOWNER1>/,
     );
     await domain.organizations.addOwner(owner, 'UALICE');
     expect((await domain.organizations.overview(bob)).owners).toEqual([OWNER, 'UALICE']);
-    expect((await failure(domain.organizations.removeOwner(alice, OWNER))).message).toMatch(/ORG_OWNERS/);
+    expect((await refusal(domain.organizations.removeOwner(alice, OWNER))).message).toMatch(/ORG_OWNERS/);
     await domain.organizations.removeOwner(owner, 'UALICE');
     expect((await domain.organizations.overview(bob)).owners).toEqual([OWNER]);
   });
@@ -71,13 +60,13 @@ describe('organization', () => {
   test('the last owner cannot be removed', async () => {
     ({ domain, store } = embeddedDomain({ owners: [] }));
     // With no configured owners nobody can manage, and the refusal says how owners are set.
-    expect((await failure(domain.organizations.addOwner(alice, 'UALICE'))).message).toMatch(/ORG_OWNERS/);
+    expect((await refusal(domain.organizations.addOwner(alice, 'UALICE'))).message).toMatch(/ORG_OWNERS/);
   });
 });
 
 describe('projects', () => {
   test('owners create projects; others are told who can', async () => {
-    const error = await failure(domain.projects.create(alice, 'web'));
+    const error = await refusal(domain.projects.create(alice, 'web'));
     expect(error.code).toBe('forbidden');
     expect(error.message).toMatch(/Creating a project is for organization owners.*<@UOWNER1>/);
     const project = await domain.projects.create(owner, '  web team ', 'Front end');
@@ -97,22 +86,22 @@ describe('projects', () => {
     ['x'.repeat(65), /at most 64/],
     ['web/team', /only letters, digits/],
   ])('name %j is refused', async (name, message) => {
-    expect((await failure(domain.projects.create(owner, name))).message).toMatch(message);
+    expect((await refusal(domain.projects.create(owner, name))).message).toMatch(message);
     expect((await domain.projects.list(owner)).projects).toHaveLength(1);
   });
 
   test('a description over 200 characters is refused', async () => {
-    expect((await failure(domain.projects.create(owner, 'web', 'x'.repeat(201)))).message).toMatch(
+    expect((await refusal(domain.projects.create(owner, 'web', 'x'.repeat(201)))).message).toMatch(
       /at most 200/,
     );
   });
 
   test('names are unique case-insensitively', async () => {
     await domain.projects.create(owner, 'Web');
-    expect((await failure(domain.projects.create(owner, 'wEB'))).message).toMatch(
+    expect((await refusal(domain.projects.create(owner, 'wEB'))).message).toMatch(
       /named \*Web\* already exists/,
     );
-    expect((await failure(domain.projects.create(owner, 'DEFAULT'))).code).toBe('conflict');
+    expect((await refusal(domain.projects.create(owner, 'DEFAULT'))).code).toBe('conflict');
   });
 
   test('concurrent creates of one name leave one project', async () => {
@@ -128,21 +117,21 @@ describe('projects', () => {
     const { project } = await domain.projects.rename(owner, 'default', 'main');
     expect(project).toMatchObject({ id: organization.id, name: 'main', isDefault: true });
     expect((await domain.projects.show(alice, organization.id)).project.name).toBe('main');
-    const error = await failure(domain.projects.delete(owner, 'main', 'main'));
+    const error = await refusal(domain.projects.delete(owner, 'main', 'main'));
     expect(error.message).toMatch(/default project.*cannot be deleted/);
   });
 
   test('rename refuses a taken name but allows a change of case', async () => {
     await domain.projects.create(owner, 'web');
     await domain.projects.create(owner, 'api');
-    expect((await failure(domain.projects.rename(owner, 'web', 'API'))).code).toBe('conflict');
+    expect((await refusal(domain.projects.rename(owner, 'web', 'API'))).code).toBe('conflict');
     expect((await domain.projects.rename(owner, 'web', 'WEB')).project.name).toBe('WEB');
   });
 
   test('only an admin renames; the refusal names the role and who has it', async () => {
     await domain.projects.create(owner, 'web');
     await domain.projects.grant(owner, 'web', 'UALICE', 'admin');
-    const error = await failure(domain.projects.rename(bob, 'web', 'www'));
+    const error = await refusal(domain.projects.rename(bob, 'web', 'www'));
     expect(error.message).toMatch(/needs the \*admin\* role on project \*web\*.*<@UOWNER1>, <@UALICE>/);
     expect((await domain.projects.rename(alice, 'web', 'www')).project.name).toBe('www');
   });
@@ -151,24 +140,24 @@ describe('projects', () => {
     await domain.projects.create(owner, 'web');
     await domain.keys.add(owner, 'web', { publicKey: keys.generate('ed25519').publicLine });
     await domain.resources.add(owner, 'web', 'instance', 'web-1', 'fr-par-1');
-    expect((await failure(domain.projects.delete(owner, 'web', 'web'))).message).toMatch(
+    expect((await refusal(domain.projects.delete(owner, 'web', 'web'))).message).toMatch(
       /still holds 1 SSH key and 1 resource/,
     );
     const { project } = await domain.projects.show(owner, 'web');
     await domain.keys.change(owner, 'web', project.keys[0]?.name ?? '', 'remove');
     await domain.resources.remove(owner, 'web', 'instance', 'web-1');
-    expect((await failure(domain.projects.delete(owner, 'web', 'wep'))).field).toBe('confirmation');
+    expect((await refusal(domain.projects.delete(owner, 'web', 'wep'))).field).toBe('confirmation');
     await domain.projects.delete(owner, 'web', 'WEB');
     expect((await domain.projects.list(owner)).projects.map((p) => p.name)).toEqual(['default']);
-    expect((await failure(domain.projects.show(owner, project.id))).code).toBe('not_found');
+    expect((await refusal(domain.projects.show(owner, project.id))).code).toBe('not_found');
   });
 
   test('an unknown project gets the closest name suggested', async () => {
     await domain.projects.create(owner, 'payments');
-    expect((await failure(domain.projects.show(owner, 'paymnets'))).message).toMatch(
+    expect((await refusal(domain.projects.show(owner, 'paymnets'))).message).toMatch(
       /no project `paymnets`. Did you mean `payments`\?/,
     );
-    expect((await failure(domain.projects.show(owner, 'zzzzzzzz'))).message).not.toMatch(/Did you mean/);
+    expect((await refusal(domain.projects.show(owner, 'zzzzzzzz'))).message).not.toMatch(/Did you mean/);
   });
 
   test('defaultRole none hides projects from people without a role', async () => {
@@ -180,7 +169,7 @@ describe('projects', () => {
     });
     expect((await domain.projects.list(alice)).projects.map((p) => p.name)).toEqual(['web']);
     expect((await domain.projects.list(bob)).projects).toEqual([]);
-    expect((await failure(domain.projects.show(bob, 'web'))).code).toBe('forbidden');
+    expect((await refusal(domain.projects.show(bob, 'web'))).code).toBe('forbidden');
   });
 });
 
@@ -220,7 +209,7 @@ describe('ssh keys', () => {
 
   test('an explicit name that is taken is refused', async () => {
     await domain.keys.add(alice, 'web', { publicKey: keys.generate('ed25519').publicLine, name: 'deploy' });
-    const error = await failure(
+    const error = await refusal(
       domain.keys.add(alice, 'web', { publicKey: keys.generate('ed25519').publicLine, name: 'DEPLOY' }),
     );
     expect(error.message).toMatch(/already has a key named \*DEPLOY\*/);
@@ -229,7 +218,7 @@ describe('ssh keys', () => {
   test('one fingerprint once per project, named in the refusal; the same key fits another project', async () => {
     const key = keys.generate('ed25519', { comment: 'shared' });
     await domain.keys.add(alice, 'web', { publicKey: key.publicLine });
-    const error = await failure(domain.keys.add(owner, 'web', { publicKey: key.publicLine, name: 'again' }));
+    const error = await refusal(domain.keys.add(owner, 'web', { publicKey: key.publicLine, name: 'again' }));
     expect(error.message).toMatch(/already in project \*web\* as \*shared\*/);
     await domain.keys.add(owner, 'default', { publicKey: key.publicLine });
     expect((await domain.keys.list(owner, 'web')).keys).toHaveLength(1);
@@ -248,7 +237,7 @@ describe('ssh keys', () => {
   });
 
   test('viewers and strangers can neither add nor request keys', async () => {
-    const error = await failure(
+    const error = await refusal(
       domain.keys.add(bob, 'web', { publicKey: keys.generate('ed25519').publicLine }),
     );
     expect(error.message).toMatch(/Requesting a key needs the \*member\* role on project \*web\*/);
@@ -257,7 +246,7 @@ describe('ssh keys', () => {
 
   test('a private key is refused and nothing of it is stored', async () => {
     const secret = keys.generate('ed25519');
-    const error = await failure(domain.keys.add(alice, 'web', { publicKey: secret.privateText }));
+    const error = await refusal(domain.keys.add(alice, 'web', { publicKey: secret.privateText }));
     expect(error.code).toBe('private_key');
     const { project } = await domain.projects.show(owner, 'web');
     expect(project.keys).toHaveLength(0);
@@ -272,7 +261,7 @@ describe('ssh keys', () => {
       name: 'deploy',
     });
     expect((await domain.keys.change(alice, 'web', 'DEPLOY', 'disable')).key.disabled).toBe(true);
-    expect((await failure(domain.keys.change(alice, 'web', 'deploy', 'disable'))).message).toMatch(
+    expect((await refusal(domain.keys.change(alice, 'web', 'deploy', 'disable'))).message).toMatch(
       /already disabled/,
     );
     expect((await domain.keys.change(alice, 'web', key.fingerprint, 'enable')).key.disabled).toBe(false);
@@ -281,7 +270,7 @@ describe('ssh keys', () => {
     );
     await domain.keys.change(alice, 'web', key.id, 'remove');
     expect((await domain.keys.list(alice, 'web')).keys).toHaveLength(0);
-    expect((await failure(domain.keys.change(alice, 'web', 'deploi', 'remove'))).message).toMatch(
+    expect((await refusal(domain.keys.change(alice, 'web', 'deploi', 'remove'))).message).toMatch(
       /no key `deploi`\..*\/sshkey list web/,
     );
   });
@@ -294,7 +283,7 @@ describe('ssh keys', () => {
     expect(Date.parse(key.expiresAt ?? '') - Date.now()).toBeGreaterThan(7.9 * 3600_000);
     expect(
       (
-        await failure(
+        await refusal(
           domain.keys.add(alice, 'web', {
             publicKey: keys.generate('ed25519').publicLine,
             expires: '2020-01-01',
@@ -310,11 +299,11 @@ describe('resources and audit', () => {
     await domain.projects.create(owner, 'web');
     await domain.resources.add(owner, 'web', 'instance', 'web-1', 'fr-par-1');
     await domain.resources.add(owner, 'web', 'database', 'web-1', 'nl-ams');
-    expect((await failure(domain.resources.add(owner, 'web', 'instance', 'WEB-1'))).code).toBe('conflict');
-    expect((await failure(domain.resources.add(owner, 'web', 'vm', 'x'))).message).toMatch(
+    expect((await refusal(domain.resources.add(owner, 'web', 'instance', 'WEB-1'))).code).toBe('conflict');
+    expect((await refusal(domain.resources.add(owner, 'web', 'vm', 'x'))).message).toMatch(
       /not a resource type.*instance/,
     );
-    expect((await failure(domain.resources.add(owner, 'web', 'instance', 'x', 'paris'))).message).toMatch(
+    expect((await refusal(domain.resources.add(owner, 'web', 'instance', 'x', 'paris'))).message).toMatch(
       /not a zone/,
     );
     expect(
@@ -348,6 +337,6 @@ describe('resources and audit', () => {
     });
     const project = await domain.organizations.audit(owner, 'www');
     expect(project.entries.map((e) => e.action)).toEqual(['project.renamed', 'key.added', 'project.created']);
-    expect((await failure(domain.organizations.audit(alice))).code).toBe('forbidden');
+    expect((await refusal(domain.organizations.audit(alice))).code).toBe('forbidden');
   });
 });

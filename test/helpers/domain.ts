@@ -1,4 +1,5 @@
 import { createDomain, type Domain } from '../../src/domain';
+import { DomainError } from '../../src/domain/errors';
 import { createDocumentStore, type KeyvDocumentStore } from '../../src/store/keyvStore';
 import { tempDir, uniqueNamespace } from './env';
 
@@ -18,3 +19,14 @@ export function embeddedDomain(options: { owners?: string[]; now?: () => Date } 
 }
 
 export const actor = (userId: string, teamId = TEAM) => ({ teamId, userId });
+
+/** The DomainError a promise is refused with; fails the test if it succeeds. */
+export async function refusal(promise: Promise<unknown>): Promise<DomainError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}

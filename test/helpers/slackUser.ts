@@ -92,35 +92,9 @@ export class SlackUser {
     );
   }
 
-  /** Submits a modal with the given input values; returns the app's acknowledgement (field errors or nothing). */
-  async submit(
-    view: Record<string, unknown>,
-    values: Record<string, string>,
-  ): Promise<Record<string, unknown>> {
-    const state = {
-      values: Object.fromEntries(
-        Object.entries(values).map(([block, value]) => [
-          block,
-          { [block]: { type: 'plain_text_input', value } },
-        ]),
-      ),
-    };
-    const payload = {
-      type: 'view_submission',
-      team: { id: this.teamId, domain: 'acme' },
-      user: { id: this.userId, username: this.userId.toLowerCase(), team_id: this.teamId },
-      api_app_id: 'AKEYHOUSE',
-      token: 'legacy',
-      trigger_id: 'trigger-submit',
-      view: { id: 'V1', team_id: this.teamId, type: 'modal', hash: 'h', ...view, state },
-    };
-    const answer = await signedPost(
-      this.baseUrl,
-      new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
-      'application/x-www-form-urlencoded',
-    );
-    if (answer.status !== 200) throw new Error(`submission answered ${answer.status}: ${answer.body}`);
-    return answer.json();
+  /** Submits a modal with the given text inputs; returns the app's acknowledgement (field errors or nothing). */
+  submit(view: Record<string, unknown>, values: Record<string, string>): Promise<Record<string, unknown>> {
+    return new SlackClientOf(this.baseUrl, this.userId, this.teamId).submitForm(view, values);
   }
 }
 

@@ -1,0 +1,91 @@
+import { createDomain, type Domain } from '../../src/domain';
+import type { DocumentStore, DocumentWrite } from '../../src/domain/storage';
+import { createDocumentStore } from '../../src/store/keyvStore';
+import { tempDir, uniqueNamespace } from '../helpers/env';
+import { quickEd25519Line } from '../helpers/sshKeygen';
+
+/** Counts what each use case asks of the real store: the cost of a command must not grow with the organization. */
+class CountingStore implements DocumentStore {
+  calls = 0;
+  constructor(private readonly inner: DocumentStore) {}
+  get<T>(key: string) {
+    this.calls += 1;
+    return this.inner.get<T>(key);
+  }
+  getMany<T>(keys: string[]) {
+    this.calls += 1;
+    return this.inner.getMany<T>(keys);
+  }
+  write(changes: DocumentWrite) {
+    this.calls += 1;
+    return this.inner.write(changes);
+  }
+  withLock<T>(name: string, fn: () => Promise<T>) {
+    this.calls += 1;
+    return this.inner.withLock(name, fn);
+  }
+  ping() {
+    return this.inner.ping();
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+const owner = { teamId: 'T1', userId: 'UOWNER' };
+
+async function organizationOf(
+  projects: number,
+  keysEach: number,
+): Promise<{ domain: Domain; store: CountingStore }> {
+  const store = new CountingStore(createDocumentStore({ dataDir: tempDir(), namespace: uniqueNamespace() }));
+  const domain = createDomain(store, { configuredOwners: ['UOWNER'] });
+  for (let p = 0; p < projects; p += 1) {
+    const project = await domain.projects.create(owner, `p-${p}`);
+    await domain.workspaces.mutate('T1', async (tx) => {
+      const loaded = await tx.project(project.id);
+      for (let k = 0; k < keysEach; k += 1) {
+        const { parsed } = domain.keys.check({ publicKey: quickEd25519Line('x') });
+        loaded.keys.push({
+          ...parsed,
+          id: `${p}-${k}`,
+          name: `k-${k}`,
+          addedBy: 'UOWNER',
+          createdAt: tx.at,
+          disabled: false,
+        });
+      }
+      tx.save(loaded);
+    });
+  }
+  const small = await domain.projects.create(owner, 'small');
+  for (let k = 0; k < 10; k += 1)
+    await domain.keys.add(owner, small.id, { publicKey: quickEd25519Line(`small-${k}`) });
+  return { domain, store };
+}
+
+async function cost(store: CountingStore, run: () => Promise<unknown>): Promise<number> {
+  const before = store.calls;
+  await run();
+  return store.calls - before;
+}
+
+test('commands on a 10-key project cost the same in an organization of 100 projects and 10,000 keys', async () => {
+  const tiny = await organizationOf(0, 0);
+  const large = await organizationOf(100, 100);
+  const costs = async ({ domain, store }: { domain: Domain; store: CountingStore }) => ({
+    list: await cost(store, () => domain.keys.list(owner, 'small')),
+    show: await cost(store, () => domain.projects.show(owner, 'small')),
+    add: await cost(store, () => domain.keys.add(owner, 'small', { publicKey: quickEd25519Line('new') })),
+    disable: await cost(store, () => domain.keys.change(owner, 'small', 'small-0', 'disable')),
+    overview: await cost(store, () => domain.organizations.overview(owner)),
+    mine: await cost(store, () => domain.keys.mine(owner)),
+  });
+  const few = await costs(tiny);
+  const many = await costs(large);
+  expect(many).toEqual(few);
+  // And each is a handful of round trips.
+  for (const value of Object.values(many)) expect(value).toBeLessThanOrEqual(8);
+  await tiny.store.close();
+  await large.store.close();
+}, 60_000);
