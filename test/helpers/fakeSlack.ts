@@ -51,8 +51,9 @@ export class FakeSlack {
           : (path.replace(/^\/api\//, '').split('?')[0] ?? '');
         this.calls.push({ method, path, body });
         for (const wake of this.waiters.splice(0)) wake();
-        res.writeHead(200, { 'content-type': 'application/json' });
         const failure = this.failures.get(method);
+        // Web API errors come with 200; a dead response_url answers 404.
+        res.writeHead(failure && method === 'respond' ? 404 : 200, { 'content-type': 'application/json' });
         if (failure) {
           res.end(JSON.stringify({ ok: false, error: failure }));
           return;

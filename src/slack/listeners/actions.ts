@@ -27,10 +27,18 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
           return;
         }
         const view = await domain.projects.show(actor, action.value ?? '');
-        await respond({
-          replace_original: true,
-          ...renderDashboard(view, domain.workspaces.now(), publicUrl),
-        });
+        const dashboard = renderDashboard(view, domain.workspaces.now(), publicUrl);
+        try {
+          await respond({ replace_original: true, ...dashboard });
+        } catch {
+          // A response URL lasts 30 minutes and 5 uses; an older dashboard is updated by its timestamp.
+          const { channel_id: channel, message_ts: ts } = body.container as {
+            channel_id?: string;
+            message_ts?: string;
+          };
+          if (!channel || !ts) throw new Error('dashboard message not found');
+          await client.chat.update({ channel, ts, ...dashboard });
+        }
       } catch (error) {
         await respond({
           response_type: 'ephemeral',
