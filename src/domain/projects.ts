@@ -231,6 +231,13 @@ function assertDeletable(project: Project): void {
       `*${project.name}* is the default project: its ID is the Organization ID, so it cannot be deleted. You can rename it.`,
     );
   }
+  const pending = project.pendingRequests?.length ?? 0;
+  if (pending > 0) {
+    throw new DomainError(
+      'conflict',
+      `Project *${project.name}* has ${pending} key request${pending === 1 ? '' : 's'} waiting for a decision. Approve or deny ${pending === 1 ? 'it' : 'them'} first.`,
+    );
+  }
   if (project.keys.length > 0 || project.resources.length > 0) {
     const parts = [
       project.keys.length ? `${project.keys.length} SSH key${project.keys.length === 1 ? '' : 's'}` : '',

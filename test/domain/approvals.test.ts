@@ -112,3 +112,16 @@ test('the pending list shows each admin what they can still decide', async () =>
   expect(await domain.approvals.decidableBy(alice)).toEqual([]);
   expect(await domain.approvals.decidableBy(actor('UOTHER', 'T9999'))).toEqual([]);
 });
+
+test('a project with a request waiting cannot be deleted until it is decided', async () => {
+  await domain.projects.create(owner, 'tmp');
+  await domain.projects.grant(owner, 'tmp', 'UALICE', 'member');
+  const outcome = await domain.keys.add(alice, 'tmp', { publicKey: keys.generate('ed25519').publicLine });
+  expect(outcome.kind).toBe('requested');
+  expect((await refusal(domain.projects.delete(owner, 'tmp', 'tmp'))).message).toMatch(
+    /1 key request waiting for a decision/,
+  );
+  if (outcome.kind === 'requested') await domain.approvals.decide(owner, outcome.request.id, 'deny');
+  await domain.projects.delete(owner, 'tmp', 'tmp');
+  expect((await domain.projects.list(owner)).projects.map((p) => p.name)).not.toContain('tmp');
+});

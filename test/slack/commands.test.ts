@@ -65,6 +65,7 @@ describe('/org', () => {
       teamId: 'T0001',
       userId: 'UALICE',
     });
+    expect(text).toContain('Organization acme');
     expect(text).toContain(organization.id);
     expect(text).toContain(`<@${OWNER_ID}>`);
     expect(text).toMatch(/Projects:\* 1/);

@@ -309,12 +309,10 @@ test('Refresh of a dashboard whose response URL has expired updates it by its ti
   const posted = await harness.user(OWNER_ID).command('/project', 'dashboard web');
   const projectId = buttons(posted.body.blocks as Block[])[1]!.value!;
   harness.slack.failures.set('respond', 'expired_url');
-  await harness
-    .client(OWNER_ID)
-    .click('dashboard_refresh', projectId, {
-      responseUrl: harness.slack.newResponseUrl(),
-      channelId: 'C0GENERAL',
-    });
+  await harness.client(OWNER_ID).click('dashboard_refresh', projectId, {
+    responseUrl: harness.slack.newResponseUrl(),
+    channelId: 'C0GENERAL',
+  });
   const update = await harness.slack.waitFor((c) => c.method === 'chat.update');
   expect(update.body).toMatchObject({ channel: 'C0GENERAL', ts: '1700000000.000100' });
   expect(visibleText(update.body)).toContain('*SSH keys* — 0 keys');

@@ -4,12 +4,12 @@ import { expectChannel, expectUser, tokenize } from '../tokenize';
 import { type CommandHandler, reply } from './types';
 import { missing, withUsage } from './usage';
 
-export const orgCommand: CommandHandler = async (domain, { actor, text }) => {
+export const orgCommand: CommandHandler = async (domain, { actor, text, teamName }) => {
   const tokens = tokenize(text);
   const sub = tokens[0]?.value.toLowerCase();
   switch (sub) {
     case undefined:
-      return reply(renderOrganization(await domain.organizations.overview(actor)));
+      return reply(renderOrganization(await domain.organizations.overview(actor), teamName));
     case 'help':
       return reply(renderHelp('org'));
     case 'owner':

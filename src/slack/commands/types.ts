@@ -8,6 +8,8 @@ export interface CommandInput {
   /** The raw command text, as Slack sent it. */
   text: string;
   channelId: string;
+  /** The workspace's name (its Slack domain), which is the organization's name. */
+  teamName?: string;
   /** Where instances reach Keyhouse, for recipes. */
   publicUrl: string;
 }

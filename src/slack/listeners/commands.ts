@@ -24,6 +24,7 @@ export function registerCommands(app: App, domain: Domain, publicUrl: string): v
           actor,
           text: command.text ?? '',
           channelId: command.channel_id,
+          ...(command.team_domain ? { teamName: command.team_domain } : {}),
           publicUrl,
         });
         if (outcome.kind === 'modal') {

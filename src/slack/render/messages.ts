@@ -18,7 +18,7 @@ export function renderError(message: string, usage?: string): Message {
   return { text, blocks: [section(text)] };
 }
 
-export function renderOrganization(overview: OrganizationOverview): Message {
+export function renderOrganization(overview: OrganizationOverview, name?: string): Message {
   const { organization: org } = overview;
   const owners = overview.owners.length ? overview.owners.map(user).join(', ') : '_none: set `ORG_OWNERS`_';
   const lines = [
@@ -30,7 +30,11 @@ export function renderOrganization(overview: OrganizationOverview): Message {
   ];
   return {
     text: `Organization ${org.id}`,
-    blocks: [header('Organization'), section(lines.join('\n')), context(`Created ${when(org.createdAt)}`)],
+    blocks: [
+      header(name ? `Organization ${name}` : 'Organization'),
+      section(lines.join('\n')),
+      context(`Created ${when(org.createdAt)}`),
+    ],
   };
 }
 
