@@ -236,6 +236,8 @@ describe('App Home', () => {
     const home = await nextPublish(from);
     expect(home.body.user_id).toBe('UALICE');
     expect(visibleText(home.body)).toMatch(/Projects:\* 2/);
+    expect(visibleText(home.body)).toContain('audit log is for its owners'); // alice is no owner
+    expect(visibleText(home.body)).not.toContain('project.created');
     const view = home.body.view as { blocks: unknown[] };
     expect(view.blocks.length).toBeLessThanOrEqual(100);
 
@@ -246,6 +248,14 @@ describe('App Home', () => {
     expect(visibleText(settings.body)).toContain(`*Organization ID:* \`${organization.id}\``);
     expect(visibleText(settings.body)).toContain('<@UOWNER1>');
     expect(visibleText(settings.body)).toContain('*Default role:* viewer');
+  });
+
+  test("an owner's Overview shows the organization's recent activity", async () => {
+    const from = harness.slack.calls.length;
+    await harness
+      .client(OWNER_ID)
+      .event({ type: 'app_home_opened', user: OWNER_ID, channel: 'D2', tab: 'home', event_ts: '1.2' });
+    expect(visibleText((await nextPublish(from)).body)).toMatch(/<@UOWNER1> project.created web/);
   });
 
   test('My keys lists the keys the viewer added, across projects', async () => {

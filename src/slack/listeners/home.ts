@@ -19,8 +19,11 @@ export async function homeContent(
   switch (tab) {
     case 'overview': {
       const overview = await domain.organizations.overview(actor);
-      const activity = (await domain.workspaces.auditLog(overview.organization)).entries;
-      return { tab, overview, activity };
+      // The organization's audit log is for owners, as with `/org audit`.
+      const activity = overview.owners.includes(actor.userId)
+        ? (await domain.organizations.audit(actor)).entries
+        : undefined;
+      return { tab, overview, ...(activity ? { activity } : {}) };
     }
     case 'projects':
       return { tab, projects: (await domain.projects.list(actor)).projects };

@@ -21,7 +21,8 @@ const TAB_LABELS: Record<HomeTab, string> = {
 };
 
 export type HomeContent =
-  | { tab: 'overview'; overview: OrganizationOverview; activity: AuditEntry[] }
+  /** `activity` is the organization's audit log, present for owners only. */
+  | { tab: 'overview'; overview: OrganizationOverview; activity?: AuditEntry[] }
   | { tab: 'projects'; projects: ProjectSummary[] }
   | { tab: 'keys'; keys: OwnedKey[]; now: Date }
   | { tab: 'approvals'; requests: KeyRequest[] }
@@ -109,9 +110,11 @@ function body(content: HomeContent): KnownBlock[] {
         ),
         section(
           `*Recent activity*\n` +
-            (content.activity.length
-              ? fitLines(content.activity.slice(0, 15).map((e) => activityLine(e)))
-              : '_Nothing yet._'),
+            (content.activity === undefined
+              ? '_The organization’s audit log is for its owners. A project’s dashboard shows its recent activity._'
+              : content.activity.length
+                ? fitLines(content.activity.slice(0, 15).map((e) => activityLine(e)))
+                : '_Nothing yet._'),
         ),
       ];
     }
