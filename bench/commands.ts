@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { startHarness, OWNER_ID, type Harness } from '../test/helpers/harness';
+import { seedProjects, seedSmallProject } from '../test/helpers/seed';
 import { quickEd25519Line } from '../test/helpers/sshKeygen';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 100);
@@ -13,27 +14,8 @@ const owner = { teamId: 'T0001', userId: OWNER_ID };
 
 async function seed(harness: Harness, projects: number, keysEach: number): Promise<void> {
   const { domain } = harness.apps[0]!.keyhouse;
-  for (let p = 0; p < projects; p += 1) {
-    const project = await domain.projects.create(owner, `p-${p}`);
-    await domain.workspaces.mutate('T0001', async (tx) => {
-      const loaded = await tx.project(project.id);
-      for (let k = 0; k < keysEach; k += 1) {
-        const { parsed } = domain.keys.check({ publicKey: quickEd25519Line('x') });
-        loaded.keys.push({
-          ...parsed,
-          id: `${p}-${k}`,
-          name: `k-${k}`,
-          addedBy: OWNER_ID,
-          createdAt: tx.at,
-          disabled: false,
-        });
-      }
-      tx.save(loaded);
-    });
-  }
-  await domain.projects.create(owner, 'small');
-  for (let k = 0; k < 10; k += 1)
-    await domain.keys.add(owner, 'small', { publicKey: quickEd25519Line(`small-${k}`) });
+  await seedProjects(domain, owner, projects, keysEach);
+  await seedSmallProject(domain, owner);
 }
 
 function percentile(values: number[], p: number): number {

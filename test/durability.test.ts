@@ -36,6 +36,17 @@ async function startProcess(env: Record<string, string>): Promise<{ child: Child
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
+/** Settings of a process talking to `slack`, with its own data. */
+const settingsFor = (slack: FakeSlack): Record<string, string> => ({
+  SLACK_BOT_TOKEN: 'xoxb-test',
+  SLACK_SIGNING_SECRET: SIGNING_SECRET,
+  SLACK_API_URL: slack.apiUrl,
+  PORT: '0',
+  ORG_OWNERS: 'UOWNER1',
+  DATA_DIR: tempDir(),
+  STORE_NAMESPACE: uniqueNamespace(),
+});
+
 const killHard = (child: ChildProcess) =>
   new Promise<void>((resolve) => {
     child.once('exit', () => resolve());
@@ -53,16 +64,7 @@ describe.each(['embedded', 'redis'] as const)(
     afterAll(() => slack.stop());
 
     test('project and key are there after SIGKILL and restart', async () => {
-      const env = {
-        SLACK_BOT_TOKEN: 'xoxb-test',
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: slack.apiUrl,
-        PORT: '0',
-        ORG_OWNERS: 'UOWNER1',
-        DATA_DIR: tempDir(),
-        STORE_NAMESPACE: uniqueNamespace(),
-        ...(backend === 'redis' ? { REDIS_URL } : {}),
-      };
+      const env = { ...settingsFor(slack), ...(backend === 'redis' ? { REDIS_URL } : {}) };
       const first = await startProcess(env);
       const key = keys.generate('ed25519', { comment: 'kept' });
       try {
@@ -98,15 +100,7 @@ test('a bad setting stops start-up with one line naming it', async () => {
 test('a private key pasted into a command never reaches the logs, even at debug level', async () => {
   const slack = new FakeSlack();
   await slack.start();
-  const { child, url } = await startProcess({
-    SLACK_BOT_TOKEN: 'xoxb-test',
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    PORT: '0',
-    ORG_OWNERS: 'UOWNER1',
-    DATA_DIR: tempDir(),
-    LOG_LEVEL: 'debug',
-  });
+  const { child, url } = await startProcess({ ...settingsFor(slack), LOG_LEVEL: 'debug' });
   let logs = '';
   child.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString()));

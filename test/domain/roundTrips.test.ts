@@ -2,6 +2,7 @@ import { createDomain, type Domain } from '../../src/domain';
 import type { DocumentStore, DocumentWrite } from '../../src/domain/storage';
 import { createDocumentStore } from '../../src/store/keyvStore';
 import { tempDir, uniqueNamespace } from '../helpers/env';
+import { seedProjects, seedSmallProject } from '../helpers/seed';
 import { quickEd25519Line } from '../helpers/sshKeygen';
 
 /** Counts what each use case asks of the real store: the cost of a command must not grow with the organization. */
@@ -40,27 +41,8 @@ async function organizationOf(
 ): Promise<{ domain: Domain; store: CountingStore }> {
   const store = new CountingStore(createDocumentStore({ dataDir: tempDir(), namespace: uniqueNamespace() }));
   const domain = createDomain(store, { configuredOwners: ['UOWNER'] });
-  for (let p = 0; p < projects; p += 1) {
-    const project = await domain.projects.create(owner, `p-${p}`);
-    await domain.workspaces.mutate('T1', async (tx) => {
-      const loaded = await tx.project(project.id);
-      for (let k = 0; k < keysEach; k += 1) {
-        const { parsed } = domain.keys.check({ publicKey: quickEd25519Line('x') });
-        loaded.keys.push({
-          ...parsed,
-          id: `${p}-${k}`,
-          name: `k-${k}`,
-          addedBy: 'UOWNER',
-          createdAt: tx.at,
-          disabled: false,
-        });
-      }
-      tx.save(loaded);
-    });
-  }
-  const small = await domain.projects.create(owner, 'small');
-  for (let k = 0; k < 10; k += 1)
-    await domain.keys.add(owner, small.id, { publicKey: quickEd25519Line(`small-${k}`) });
+  await seedProjects(domain, owner, projects, keysEach);
+  await seedSmallProject(domain, owner);
   return { domain, store };
 }
 

@@ -6,13 +6,8 @@ import { ACTION, FIELD, HOME_TABS, type HomeTab } from '../ids';
 import { renderDashboard } from '../render/dashboard';
 import { clip, LIMITS } from '../render/limits';
 import { renderAddKeyModal } from '../render/modals';
-import { errorMessage } from './common';
+import { actorOf, errorMessage } from './common';
 import { publishHome } from './home';
-
-const actorOf = (body: BlockAction): Actor => ({
-  teamId: body.team?.id ?? body.user.team_id ?? '',
-  userId: body.user.id,
-});
 
 /** Buttons on dashboards and App Home, and the options of the project picker. */
 export function registerActions(app: App, domain: Domain, publicUrl: string): void {

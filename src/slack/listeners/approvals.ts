@@ -11,7 +11,7 @@ import {
   renderRequestSent,
 } from '../render/approvals';
 import type { Message } from '../render/messages';
-import { errorMessage, fieldErrors, inputValue } from './common';
+import { actorOf, errorMessage, fieldErrors, inputValue } from './common';
 import { publishHome } from './home';
 
 /**
@@ -82,11 +82,6 @@ export async function announceDecision(client: WebClient, result: DecisionResult
   // Each is best effort: a deleted card or a closed DM must not hide the others.
   await Promise.allSettled(calls);
 }
-
-const actorOf = (body: BlockAction): Actor => ({
-  teamId: body.team?.id ?? body.user.team_id ?? '',
-  userId: body.user.id,
-});
 
 /** Tells only the person who clicked: ephemerally under the message, or by DM from App Home. */
 async function tellClicker(

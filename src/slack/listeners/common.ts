@@ -1,4 +1,5 @@
-import type { App, Logger, ViewOutput } from '@slack/bolt';
+import type { App, BlockAction, Logger, ViewOutput } from '@slack/bolt';
+import type { Actor } from '../../domain/model';
 import { type DomainError, isDomainError } from '../../domain/errors';
 import { UsageError } from '../commands/usage';
 import { type Message, renderError } from '../render/messages';
@@ -54,3 +55,9 @@ export async function notify(
   }
   await app.client.chat.postMessage({ channel: userId, ...message });
 }
+
+/** Who clicked a button. */
+export const actorOf = (body: BlockAction): Actor => ({
+  teamId: body.team?.id ?? body.user.team_id ?? '',
+  userId: body.user.id,
+});
