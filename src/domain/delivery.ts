@@ -3,7 +3,15 @@ import { authorize } from './access';
 import { validateLocation, validateResourceName } from './catalog';
 import { DomainError } from './errors';
 import { isExpired } from './expiry';
-import type { Actor, DeliveryToken, ExpiryIndex, Project, SshKey } from './model';
+import type {
+  Actor,
+  CheckIn as CheckInRecord,
+  DeliveryToken,
+  ExpiryIndex,
+  Project,
+  Resource,
+  SshKey,
+} from './model';
 import { nameKey } from './names';
 import { documentKeys, type Workspaces } from './workspaces';
 
@@ -14,8 +22,6 @@ import { documentKeys, type Workspaces } from './workspaces';
 
 export const TOKEN_PREFIX = 'khk_';
 export const MAX_TOKENS_PER_PROJECT = 20;
-/** Check-ins and token use are recorded at most this often, so a login does not cost a write. */
-export const CHECK_IN_INTERVAL_MS = 60_000;
 export const EXPIRY_WARNING_MS = 3600_000;
 
 export class Unauthorized extends Error {
@@ -107,7 +113,7 @@ export class DeliveryService {
     const organization = await this.workspaces.organization(actor.teamId);
     const project = await this.workspaces.project(organization, reference);
     authorize(this.workspaces.context(organization), actor.userId, 'project.manage', project);
-    return { project, tokens: project.tokens ?? [] };
+    return { project, tokens: await this.withLastUse(project) };
   }
 
   /** Revokes one token by label, or all of them. */
@@ -161,64 +167,75 @@ export class DeliveryService {
     const body = authorizedKeysText(keys);
     const served: AuthorizedKeys = { body, etag: etagOf(body), count: keys.length };
 
-    const stale = (iso: string | undefined) =>
-      !iso || now.getTime() - Date.parse(iso) >= CHECK_IN_INTERVAL_MS;
-    const resource = instance
-      ? project.resources.find((r) => r.type === 'instance' && nameKey(r.name) === nameKey(instance))
-      : undefined;
-    const checkInDue =
-      instance !== undefined &&
-      (!resource ||
-        resource.keySet?.etag !== served.etag ||
-        resource.zone !== (zone ?? resource.zone) ||
-        stale(resource.lastSeenAt));
-    if (checkInDue || stale(record.lastUsedAt)) {
-      await this.record(project, record.id, instance, zone, served);
+    // Bookkeeping never costs a login: if it fails, the keys are served all the same.
+    try {
+      const resource = instance ? await this.instanceResource(project, instance, zone) : undefined;
+      const at = now.toISOString();
+      await this.workspaces.store.write({
+        set: [
+          { key: documentKeys.tokenUse(project.id, record.id), value: { at } },
+          ...(resource
+            ? [
+                {
+                  key: documentKeys.checkIn(project.id, resource.id),
+                  value: { at, etag: served.etag, count: served.count } satisfies CheckInRecord,
+                },
+              ]
+            : []),
+        ],
+      });
+    } catch {
+      // Storage busy or away: the next fetch records it.
     }
     return served;
   }
 
-  private async record(
+  /** The instance's resource, registered (under the workspace lock) the first time it checks in. */
+  private async instanceResource(
     snapshot: Project,
-    tokenId: string,
-    instance: string | undefined,
+    instance: string,
     zone: string | undefined,
-    served: AuthorizedKeys,
-  ): Promise<void> {
-    await this.workspaces.mutate(snapshot.teamId, async (tx) => {
+  ): Promise<Resource> {
+    const find = (project: Project) =>
+      project.resources.find((r) => r.type === 'instance' && nameKey(r.name) === nameKey(instance));
+    const known = find(snapshot);
+    if (known && (zone === undefined || known.zone === zone)) return known;
+    return this.workspaces.mutate(snapshot.teamId, async (tx) => {
       const project = await tx.project(snapshot.id);
-      const at = tx.at;
-      const token = project.tokens?.find((t) => t.id === tokenId);
-      if (token) token.lastUsedAt = at;
-      if (instance !== undefined) {
-        let resource = project.resources.find(
-          (r) => r.type === 'instance' && nameKey(r.name) === nameKey(instance),
+      let resource = find(project);
+      if (!resource) {
+        resource = {
+          id: this.workspaces.newId(),
+          type: 'instance',
+          name: instance,
+          addedBy: 'keyhouse',
+          createdAt: tx.at,
+          ...(zone ? { zone } : {}),
+        };
+        project.resources.push(resource);
+        tx.record(
+          {
+            actor: 'keyhouse',
+            action: 'instance.registered',
+            target: `${instance}${zone ? ` (${zone})` : ''}`,
+          },
+          project,
         );
-        if (!resource) {
-          resource = {
-            id: this.workspaces.newId(),
-            type: 'instance',
-            name: instance,
-            addedBy: 'keyhouse',
-            createdAt: at,
-            ...(zone ? { zone } : {}),
-          };
-          project.resources.push(resource);
-          tx.record(
-            {
-              actor: 'keyhouse',
-              action: 'instance.registered',
-              target: `${instance}${zone ? ` (${zone})` : ''}`,
-            },
-            project,
-          );
-        }
-        if (zone) resource.zone = zone;
-        resource.lastSeenAt = at;
-        resource.keySet = { etag: served.etag, count: served.count };
+      } else if (zone !== undefined && resource.zone !== zone) {
+        resource.zone = zone;
+        tx.save(project);
       }
-      tx.save(project);
+      return resource;
     });
+  }
+
+  /** When each token was last used, read from the tokens' use documents. */
+  async withLastUse(project: Project): Promise<DeliveryToken[]> {
+    const tokens = project.tokens ?? [];
+    const uses = await this.workspaces.store.getMany<{ at: string }>(
+      tokens.map((t) => documentKeys.tokenUse(project.id, t.id)),
+    );
+    return tokens.map((token, i) => (uses[i] ? { ...token, lastUsedAt: uses[i].at } : token));
   }
 
   // ——— expiring keys ———

@@ -55,9 +55,16 @@ export interface Resource {
   zone?: string;
   addedBy: string;
   createdAt: string;
-  /** Instances that fetch their keys: when they last did, and which key set (its ETag) they got. */
-  lastSeenAt?: string;
-  keySet?: { etag: string; count: number };
+}
+
+/**
+ * An instance's last fetch of its keys: when, and which key set (its ETag). Kept in its own document
+ * and written without the workspace lock, so a fleet logging in at once never waits on each other.
+ */
+export interface CheckIn {
+  at: string;
+  etag: string;
+  count: number;
 }
 
 /** A key-delivery token. Only its SHA-256 is kept; the token itself is shown once. */
@@ -67,6 +74,7 @@ export interface DeliveryToken {
   hash: string;
   createdBy: string;
   createdAt: string;
+  /** Filled in when read, from the token's own use document. */
   lastUsedAt?: string;
 }
 

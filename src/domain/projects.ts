@@ -1,12 +1,13 @@
 import { authorize, can, effectiveRole } from './access';
 import { DomainError, invalid } from './errors';
-import type { Actor, Organization, Project, ProjectSummary, Role } from './model';
+import type { Actor, CheckIn, Organization, Project, ProjectSummary, Role } from './model';
 import { ROLES } from './model';
 import { nameKey, validateDescription, validateProjectName } from './names';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
 
 export const MAX_PROJECTS = 1000;
 export const MAX_APPROVALS = 5;
+export const MAX_INSTANCES_SHOWN = 200;
 
 export interface SettingsChange {
   description?: string;
@@ -21,6 +22,8 @@ export interface ProjectView {
   /** The caller's role on it. */
   role: Role | undefined;
   owners: string[];
+  /** Latest key fetch of each instance, by resource ID (the most recent instances only). */
+  checkIns: Record<string, CheckIn>;
 }
 
 export class ProjectService {
@@ -50,11 +53,22 @@ export class ProjectService {
     const context = this.workspaces.context(organization);
     const project = await this.workspaces.project(organization, reference);
     authorize(context, actor.userId, 'project.view', project);
+    // The latest check-ins of the instances a dashboard can show, in one round trip.
+    const instances = project.resources.filter((r) => r.type === 'instance').slice(-MAX_INSTANCES_SHOWN);
+    const records = await this.workspaces.store.getMany<CheckIn>(
+      instances.map((r) => documentKeys.checkIn(project.id, r.id)),
+    );
+    const checkIns: Record<string, CheckIn> = {};
+    instances.forEach((r, i) => {
+      const record = records[i];
+      if (record) checkIns[r.id] = record;
+    });
     return {
       organization,
       project,
       role: effectiveRole(context, project, actor.userId),
       owners: [...new Set([...context.configuredOwners, ...organization.owners])],
+      checkIns,
     };
   }
 

@@ -25,6 +25,8 @@ export const documentKeys = {
   pendingIndex: () => 'requests:pending',
   /** One per deployment: keys with an expiry, read by the expiry notices. */
   expiryIndex: () => 'keys:expiring',
+  checkIn: (projectId: string, resourceId: string) => `checkin:${projectId}:${resourceId}`,
+  tokenUse: (projectId: string, tokenId: string) => `tokenuse:${projectId}:${tokenId}`,
 };
 
 export interface WorkspaceOptions {

@@ -75,6 +75,8 @@ test("serves the project's enabled, unexpired keys as OpenSSH lines with an ETag
   const changed = await fetchKeys(await projectId('web'), token, '', { 'if-none-match': etag });
   expect(changed.status).toBe(200);
   expect((await changed.text()).split('\n').filter(Boolean)).toHaveLength(2);
+  const list = visibleText((await harness.user(OWNER_ID).command('/project', 'token web list')).body);
+  expect(list).toMatch(/\*token-1\* — created by <@UOWNER1> .* · last used <!date/);
 });
 
 test('no token, a wrong, revoked or other project token, or an unknown project all get the same 401', async () => {
@@ -104,16 +106,15 @@ test('an instance that checks in is registered with when it was seen and whether
   const webId = await projectId('web');
   await domain.keys.add(owner, 'web', { publicKey: keys.generate('ed25519').publicLine, name: 'first' });
   expect((await fetchKeys(webId, token, '?instance=web-1&zone=fr-par-1')).status).toBe(200);
-  let { project } = await domain.projects.show(owner, 'web');
-  expect(project.resources).toEqual([
-    expect.objectContaining({
-      type: 'instance',
-      name: 'web-1',
-      zone: 'fr-par-1',
-      lastSeenAt: expect.any(String),
-      keySet: expect.objectContaining({ count: 1 }),
-    }),
+  let view = await domain.projects.show(owner, 'web');
+  expect(view.project.resources).toEqual([
+    expect.objectContaining({ type: 'instance', name: 'web-1', zone: 'fr-par-1' }),
   ]);
+  expect(view.checkIns[view.project.resources[0]!.id]).toEqual({
+    at: expect.any(String),
+    etag: expect.stringMatching(/^".+"$/),
+    count: 1,
+  });
   let dashboard = visibleText((await harness.user(OWNER_ID).command('/project', 'show web')).body);
   expect(dashboard).toMatch(/\*web-1\* · fr-par-1 — seen .* :white_check_mark: current keys \(1\)/);
 
@@ -121,9 +122,9 @@ test('an instance that checks in is registered with when it was seen and whether
   dashboard = visibleText((await harness.user(OWNER_ID).command('/project', 'show web')).body);
   expect(dashboard).toMatch(/\*web-1\* .* :warning: older key set/);
   await fetchKeys(webId, token, '?instance=web-1&zone=fr-par-1');
-  ({ project } = await domain.projects.show(owner, 'web'));
-  expect(project.resources.filter((r) => r.type === 'instance')).toHaveLength(1);
-  expect(project.resources[0]!.keySet!.count).toBe(2);
+  view = await domain.projects.show(owner, 'web');
+  expect(view.project.resources.filter((r) => r.type === 'instance')).toHaveLength(1);
+  expect(view.checkIns[view.project.resources[0]!.id]!.count).toBe(2);
   expect(dashboard).toContain(`/v1/projects/${webId}/authorized_keys`);
 });
 

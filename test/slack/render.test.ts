@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { AuditEntry, KeyRequest, Organization, Project, SshKey } from '../../src/domain/model';
+import type { AuditEntry, CheckIn, KeyRequest, Organization, Project, SshKey } from '../../src/domain/model';
 import { renderDashboard } from '../../src/slack/render/dashboard';
 import { renderHome } from '../../src/slack/render/home';
 import { fitLines, packLines } from '../../src/slack/render/limits';
@@ -102,6 +102,14 @@ function hugeRequest(i: number): KeyRequest {
   };
 }
 
+/** Every instance of the project has fetched an older key set. */
+const checkInsOf = (project: Project): Record<string, CheckIn> =>
+  Object.fromEntries(
+    project.resources
+      .filter((r) => r.type === 'instance')
+      .map((r) => [r.id, { at, etag: '"old"', count: 3 }]),
+  );
+
 function expectWithin(blocks: KnownBlock[], maxBlocks: number): void {
   expect(blocks.length).toBeLessThanOrEqual(maxBlocks);
   for (const block of blocks) {
@@ -120,7 +128,7 @@ function expectWithin(blocks: KnownBlock[], maxBlocks: number): void {
 test('a dashboard of 5,000 keys, 5,000 resources and 1,000 members fits one message and keeps its buttons', () => {
   const project = hugeProject();
   const message = renderDashboard(
-    { organization, project, role: 'admin', owners: organization.owners },
+    { organization, project, role: 'admin', owners: organization.owners, checkIns: checkInsOf(project) },
     now,
     'https://keyhouse.example.com',
   );
@@ -128,6 +136,7 @@ test('a dashboard of 5,000 keys, 5,000 resources and 1,000 members fits one mess
   const text = JSON.stringify(message.blocks);
   expect(text).toContain('5000 keys, 3333 active'); // a third are disabled
   expect(text).toContain('5000 resources');
+  expect(text).toContain('Instances fetching keys* — 1667');
   expect(text).toMatch(/…and \d+ more/);
   expect(message.blocks!.at(-1)!.type).toBe('actions');
   // User text is escaped: a description cannot forge mentions or links.
@@ -156,7 +165,7 @@ test('App Home tabs stay within 100 blocks for 1,000 projects and 5,000 keys', (
     renderHome({ tab: 'approvals', requests: Array.from({ length: 50 }, (_, i) => hugeRequest(i)) }),
     renderHome({
       tab: 'project',
-      view: { organization, project, role: 'viewer', owners: [] },
+      view: { organization, project, role: 'viewer', owners: [], checkIns: checkInsOf(project) },
       now,
       publicUrl: 'https://k.example.com',
     }),

@@ -113,7 +113,9 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
           reference,
           tokens[2]?.value,
         );
-        return reply(renderTokenCreated(project, token, record, publicUrl));
+        return reply(
+          renderTokenCreated(project, await domain.delivery.withLastUse(project), token, record, publicUrl),
+        );
       });
     case 'grant':
       return withUsage(USAGE.project.grant, async () => {

@@ -92,7 +92,7 @@ export function renderDashboard(view: ProjectView, now: Date, publicUrl: string)
             )
           : '_Nobody has a role yet; organization owners act as admins._'),
     ),
-    ...renderInstances(project, now),
+    ...renderInstances(project, view.checkIns, now),
     ...(project.pendingRequests?.length
       ? [
           section(

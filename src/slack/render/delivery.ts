@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import { authorizedKeysText, etagOf, servedKeys } from '../../domain/delivery';
-import type { DeliveryToken, Project } from '../../domain/model';
+import type { CheckIn, DeliveryToken, Project } from '../../domain/model';
 import { escapeText, section, user, when } from './format';
 import { fitLines } from './limits';
 import type { Message } from './messages';
@@ -29,6 +29,7 @@ export function authorizedKeysCommandRecipe(publicUrl: string, projectId: string
 
 export function renderTokenCreated(
   project: Project,
+  tokens: DeliveryToken[],
   token: string,
   record: DeliveryToken,
   publicUrl: string,
@@ -39,7 +40,7 @@ export function renderTokenCreated(
     `Instances fetch the project's keys with it:\n\`\`\`curl -H "Authorization: Bearer ${token.slice(0, 8)}…" ${publicUrl}/v1/projects/${project.id}/authorized_keys\`\`\``;
   return {
     text: `New key-delivery token ${record.label} for ${project.name}`,
-    blocks: [section(text), section(renderTokenLines(project.tokens ?? []))],
+    blocks: [section(text), section(renderTokenLines(tokens))],
   };
 }
 
@@ -57,17 +58,22 @@ export function renderTokenLines(tokens: DeliveryToken[]): string {
 }
 
 /** Dashboard blocks: each instance, when it last fetched its keys, and whether it has the current set. */
-export function renderInstances(project: Project, now: Date): KnownBlock[] {
-  const instances = project.resources.filter((r) => r.type === 'instance' && r.lastSeenAt);
+export function renderInstances(
+  project: Project,
+  checkIns: Record<string, CheckIn>,
+  now: Date,
+): KnownBlock[] {
+  const instances = project.resources.filter((r) => r.type === 'instance' && checkIns[r.id]);
   if (instances.length === 0) return [];
   const current = etagOf(authorizedKeysText(servedKeys(project, now)));
+  const seen = (id: string) => checkIns[id]?.at ?? '';
   const lines = instances
-    .sort((a, b) => (b.lastSeenAt ?? '').localeCompare(a.lastSeenAt ?? ''))
+    .sort((a, b) => seen(b.id).localeCompare(seen(a.id)))
     .map((r) => {
-      const fresh = r.keySet?.etag === current;
-      return `• *${escapeText(r.name)}*${r.zone ? ` · ${r.zone}` : ''} — seen ${when(r.lastSeenAt ?? '')} · ${
+      const fresh = checkIns[r.id]?.etag === current;
+      return `• *${escapeText(r.name)}*${r.zone ? ` · ${r.zone}` : ''} — seen ${when(seen(r.id))} · ${
         fresh ? ':white_check_mark: current keys' : ':warning: older key set, updates at its next fetch'
-      } (${r.keySet?.count ?? 0})`;
+      } (${checkIns[r.id]?.count ?? 0})`;
     });
   return [section(`*Instances fetching keys* — ${instances.length}\n${fitLines(lines, 2900)}`)];
 }
