@@ -50,12 +50,11 @@ async function click(
   app = 0,
 ): Promise<string | undefined> {
   const responseUrl = harness.slack.newResponseUrl();
-  const before = harness.slack.calls.length;
   await harness.client(user, app).click(action, requestId, { responseUrl, channelId: 'C0APPROVE' });
-  await new Promise((resolve) => setTimeout(resolve, 150));
-  const answer = harness.slack.calls
-    .slice(before)
-    .find((c) => c.method === 'respond' && c.path === new URL(responseUrl).pathname);
+  // The click is acknowledged first and answered after; the one whose click decides gets no answer.
+  const answer = await harness.slack
+    .waitFor((c) => c.method === 'respond' && c.path === new URL(responseUrl).pathname, 1500)
+    .catch(() => undefined);
   return answer ? visibleText(answer.body) : undefined;
 }
 
@@ -91,8 +90,7 @@ describe('a member asks for a key', () => {
   });
 
   test('without any approvals channel the card goes to each admin by direct message', async () => {
-    const { reply } = await request();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const { reply } = await request(); // the reply comes once every card is posted
     // The project's admins: its creator (the owner), bob and carol.
     expect(
       harness.slack.calls
@@ -176,7 +174,8 @@ describe('deciding', () => {
     expect(
       await harness.client('UBOB').submitForm(view, { deny_reason: 'use your ed25519 key from the vault' }),
     ).toEqual({});
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await harness.slack.waitFor((c) => c.method === 'chat.update');
+    await harness.slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.channel === 'UALICE');
     expect(await keyCount()).toBe(0);
     expect(visibleText(harness.slack.of('chat.update')[0]!.body)).toMatch(/Denied\* by <@UBOB>/);
     const dm = harness.slack.calls.find(
@@ -254,7 +253,7 @@ describe('App Home pending approvals', () => {
     expect(visibleText(alicesHome.body)).toContain('Nothing waits for your decision');
 
     await harness.client('UBOB').click('request_approve', requestId, { viewId: 'VHOME' });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await harness.slack.waitFor((c) => c.method === 'chat.update'); // the card follows the decision
     expect(await keyCount()).toBe(1);
   });
 });
