@@ -125,6 +125,16 @@ function sqliteBackend(dataDir: string, namespace: string, lock = DEFAULT_LOCK_O
   };
 }
 
+const CONNECT_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 function redisBackend(url: string, namespace: string, lock = DEFAULT_LOCK_OPTIONS): Backend {
   const redis = new KeyvRedis(
     {
@@ -136,16 +146,18 @@ function redisBackend(url: string, namespace: string, lock = DEFAULT_LOCK_OPTION
         reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000),
       },
     },
-    { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: 2000 },
+    { throwOnConnectError: true, throwOnErrors: true },
   );
   const keyv = new Keyv({ store: redis, namespace, throwOnErrors: true });
   keyv.on('error', () => undefined); // surfaced by throwOnErrors instead
   type Client = RedisLockClient & { ping(): Promise<string> };
   // One connection attempt at a time: concurrent first calls would otherwise each try to connect and
   // find the client "offline". A failed attempt is forgotten so the next call tries again.
+  // The first attempt is given CONNECT_TIMEOUT_MS; after that the client keeps reconnecting on its own,
+  // and commands fail at once (no offline queue) until Redis is back.
   let connecting: Promise<Client> | undefined;
   const client = (): Promise<Client> => {
-    connecting ??= redis.getClient().then(
+    connecting ??= withTimeout(redis.getClient(), CONNECT_TIMEOUT_MS).then(
       (connected) => connected as unknown as Client,
       (error: unknown) => {
         connecting = undefined;
@@ -166,7 +178,7 @@ function redisBackend(url: string, namespace: string, lock = DEFAULT_LOCK_OPTION
       await (await client()).ping();
     },
     close: async () => {
-      await redis.disconnect().catch(() => undefined);
+      await redis.disconnect(true).catch(() => undefined);
     },
   };
 }

@@ -8,7 +8,8 @@ export interface LockOptions {
   waitMs: number;
 }
 
-export const DEFAULT_LOCK_OPTIONS: LockOptions = { leaseMs: 15_000, waitMs: 5_000 };
+// A form must be answered within 3 s, so a busy lock is given up before that.
+export const DEFAULT_LOCK_OPTIONS: LockOptions = { leaseMs: 15_000, waitMs: 2_000 };
 
 export const busy = (): DomainError =>
   new DomainError(
