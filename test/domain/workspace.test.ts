@@ -340,3 +340,29 @@ describe('resources and audit', () => {
     expect((await refusal(domain.organizations.audit(alice))).code).toBe('forbidden');
   });
 });
+
+describe('organization settings', () => {
+  test('project-creators everyone lets any member create a project, as its admin', async () => {
+    expect(
+      (await refusal(domain.organizations.updateSettings(alice, 'project-creators', 'everyone'))).code,
+    ).toBe('forbidden');
+    expect(
+      (await refusal(domain.organizations.updateSettings(owner, 'project-creators', 'anyone'))).message,
+    ).toMatch(/takes `owners` or `everyone`/);
+    expect((await refusal(domain.organizations.updateSettings(owner, 'colour', 'blue'))).message).toMatch(
+      /not a setting/,
+    );
+    await domain.organizations.updateSettings(owner, 'project-creators', 'everyone');
+    const project = await domain.projects.create(alice, 'alices');
+    expect(project.members).toEqual({ UALICE: 'admin' });
+  });
+
+  test('default-role none hides projects from people without a role', async () => {
+    await domain.projects.create(owner, 'secret');
+    await domain.organizations.updateSettings(owner, 'default-role', 'none');
+    expect((await domain.projects.list(bob)).projects).toEqual([]);
+    expect((await refusal(domain.projects.show(bob, 'secret'))).message).toMatch(
+      /Viewing this project needs the \*viewer\* role/,
+    );
+  });
+});
