@@ -5,7 +5,7 @@ import { DomainError } from './errors';
 import { isExpired, parseExpiry } from './expiry';
 import { parsePublicKey, type ParsedPublicKey } from './keys/parsePublicKey';
 import type { Actor, KeyRequest, Project, SshKey, UserKeyIndex } from './model';
-import { closestName, KEY_NAME_MAX, nameKey, validateKeyName } from './names';
+import { KEY_NAME_MAX, nameKey, notFound, validateKeyName } from './names';
 import { quoteName } from './projects';
 import { documentKeys, type Workspaces } from './workspaces';
 
@@ -220,15 +220,11 @@ export function findKey(project: Project, reference: string): SshKey {
     project.keys.find((k) => k.fingerprint === fingerprint) ??
     project.keys.find((k) => nameKey(k.name) === nameKey(wanted));
   if (found) return found;
-  const suggestion = closestName(
+  throw notFound(
+    `Project *${project.name}* has no key`,
     wanted,
     project.keys.map((k) => k.name),
-  );
-  throw new DomainError(
-    'not_found',
-    `Project *${project.name}* has no key \`${wanted.slice(0, 64)}\`.` +
-      (suggestion ? ` Did you mean \`${suggestion}\`?` : '') +
-      ` \`/sshkey list ${quoteName(project.name)}\` shows its keys.`,
+    `\`/sshkey list ${quoteName(project.name)}\` shows its keys.`,
   );
 }
 

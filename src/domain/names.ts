@@ -1,4 +1,4 @@
-import { invalid } from './errors';
+import { DomainError, invalid } from './errors';
 
 export const PROJECT_NAME_MAX = 64;
 export const KEY_NAME_MAX = 64;
@@ -79,4 +79,20 @@ export function closestName(wanted: string, candidates: string[]): string | unde
   }
   if (!best) return undefined;
   return best.distance <= Math.max(2, Math.floor(target.length / 3)) ? best.name : undefined;
+}
+
+/** "There is no X `wanted`. Did you mean `closest`? <where to look>" — the one not-found answer. */
+export function notFound(
+  what: string,
+  wanted: string,
+  candidates: string[],
+  whereToLook: string,
+): DomainError {
+  const suggestion = closestName(wanted, candidates);
+  return new DomainError(
+    'not_found',
+    `${what} \`${wanted.slice(0, 64)}\`.` +
+      (suggestion ? ` Did you mean \`${suggestion}\`?` : '') +
+      ` ${whereToLook}`,
+  );
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AccessContext } from './access';
 import { DomainError } from './errors';
 import type { AuditEntry, AuditLog, Organization, Project, ProjectSummary, UserKeyIndex } from './model';
-import { closestName, nameKey } from './names';
+import { nameKey, notFound } from './names';
 import type { DocumentStore } from './storage';
 
 /**
@@ -128,15 +128,11 @@ export class Workspaces {
       organization.projects.find((p) => p.id === wanted.toLowerCase()) ??
       organization.projects.find((p) => nameKey(p.name) === nameKey(wanted));
     if (found) return found;
-    const suggestion = closestName(
+    throw notFound(
+      'There is no project',
       wanted,
       organization.projects.map((p) => p.name),
-    );
-    throw new DomainError(
-      'not_found',
-      `There is no project \`${wanted.slice(0, 64)}\`.` +
-        (suggestion ? ` Did you mean \`${suggestion}\`?` : '') +
-        ' `/project list` shows them all.',
+      '`/project list` shows them all.',
     );
   }
 
