@@ -1,7 +1,7 @@
 import type { KnownBlock, View } from '@slack/types';
 import type { KeyRequest } from '../../domain/model';
 import { ACTION, CALLBACK, FIELD } from '../ids';
-import { code, context, escapeText, header, section, user, when } from './format';
+import { button, code, context, escapeText, header, section, user, when } from './format';
 import { clip, LIMITS } from './limits';
 import type { Message } from './messages';
 
@@ -59,20 +59,8 @@ export function renderRequestCard(request: KeyRequest): Message {
       type: 'actions',
       block_id: 'request_actions',
       elements: [
-        {
-          type: 'button',
-          action_id: ACTION.approve,
-          style: 'primary',
-          value: request.id,
-          text: { type: 'plain_text', text: 'Approve' },
-        },
-        {
-          type: 'button',
-          action_id: ACTION.deny,
-          style: 'danger',
-          value: request.id,
-          text: { type: 'plain_text', text: 'Deny' },
-        },
+        button(ACTION.approve, 'Approve', request.id, 'primary'),
+        button(ACTION.deny, 'Deny', request.id, 'danger'),
       ],
     });
     blocks.push(

@@ -4,7 +4,7 @@ import type { AuditEntry, Resource, SshKey } from '../../domain/model';
 import type { ProjectView } from '../../domain/projects';
 import { ACTION } from '../ids';
 import { renderInstances, renderRecipes } from './delivery';
-import { code, context, escapeText, header, plural, section, user, when } from './format';
+import { button, code, context, escapeText, header, plural, section, user, when } from './format';
 import { fitBlocks, fitLines, LIMITS, packLines } from './limits';
 import type { Message } from './messages';
 
@@ -123,19 +123,8 @@ export function renderDashboard(view: ProjectView, now: Date, publicUrl: string)
     type: 'actions',
     block_id: 'dashboard_actions',
     elements: [
-      {
-        type: 'button',
-        action_id: ACTION.dashboardAddKey,
-        text: { type: 'plain_text', text: 'Add key' },
-        style: 'primary',
-        value: project.id,
-      },
-      {
-        type: 'button',
-        action_id: ACTION.dashboardRefresh,
-        text: { type: 'plain_text', text: 'Refresh' },
-        value: project.id,
-      },
+      button(ACTION.dashboardAddKey, 'Add key', project.id, 'primary'),
+      button(ACTION.dashboardRefresh, 'Refresh', project.id),
     ],
   };
   return {

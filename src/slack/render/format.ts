@@ -1,4 +1,4 @@
-import type { KnownBlock } from '@slack/types';
+import type { Button, KnownBlock } from '@slack/types';
 import { clip, LIMITS } from './limits';
 
 /** Escapes user-provided text for mrkdwn, so it cannot forge mentions or links. */
@@ -26,6 +26,16 @@ export function header(text: string): KnownBlock {
 
 export function context(text: string): KnownBlock {
   return { type: 'context', elements: [{ type: 'mrkdwn', text: clip(text, LIMITS.sectionText) }] };
+}
+
+export function button(actionId: string, label: string, value: string, style?: 'primary' | 'danger'): Button {
+  return {
+    type: 'button',
+    action_id: actionId,
+    value,
+    text: { type: 'plain_text', text: clip(label, LIMITS.buttonText) },
+    ...(style ? { style } : {}),
+  };
 }
 
 export const plural = (count: number, word: string, many = `${word}s`): string =>

@@ -7,7 +7,7 @@ import type { OrganizationOverview } from '../../domain/organizations';
 import type { ProjectView } from '../../domain/projects';
 import { ACTION, HOME_TABS, type HomeTab } from '../ids';
 import { activityLine, renderDashboard } from './dashboard';
-import { code, context, escapeText, header, plural, section, user, when } from './format';
+import { button, code, context, escapeText, header, plural, section, user, when } from './format';
 import { clip, fitBlocks, fitLines, LIMITS } from './limits';
 
 /** App Home: the Organization dashboard, one tab at a time, switched by buttons. */
@@ -33,13 +33,9 @@ function tabBar(current: HomeTab | 'project'): KnownBlock {
   return {
     type: 'actions',
     block_id: 'home_tabs',
-    elements: HOME_TABS.map((tab) => ({
-      type: 'button' as const,
-      action_id: `${ACTION.homeTab}_${tab}`,
-      value: tab,
-      text: { type: 'plain_text' as const, text: TAB_LABELS[tab] },
-      ...(tab === current ? { style: 'primary' as const } : {}),
-    })),
+    elements: HOME_TABS.map((tab) =>
+      button(`${ACTION.homeTab}_${tab}`, TAB_LABELS[tab], tab, tab === current ? 'primary' : undefined),
+    ),
   };
 }
 
@@ -61,12 +57,7 @@ function projectsTab(projects: ProjectSummary[]): KnownBlock[] {
         LIMITS.sectionText,
       ),
     },
-    accessory: {
-      type: 'button',
-      action_id: ACTION.homeOpenProject,
-      value: p.id,
-      text: { type: 'plain_text', text: 'Dashboard' },
-    },
+    accessory: button(ACTION.homeOpenProject, 'Dashboard', p.id),
   }));
   const hidden = sorted.length - rows.length;
   return [
