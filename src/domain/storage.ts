@@ -21,6 +21,11 @@ export interface DocumentStore {
    * time for it, then fails with a "busy" DomainError rather than racing.
    */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Counts one hit on `key` in a fixed window of `windowMs`, shared by every replica on the same backend:
+   * the count so far in this window (this hit included) and the milliseconds until the window resets.
+   */
+  hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
   /** Throws when the backend does not answer. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -40,6 +40,7 @@ interface Backend {
   /** Resolves once the backend is connected; rejects when it cannot be reached. */
   ready(): Promise<void>;
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -74,6 +75,10 @@ export class KeyvDocumentStore implements DocumentStore {
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     // Only the lock's own failures are storage errors; fn's errors keep their meaning.
     return guarded(this.backend, () => this.backend.withLock(name, fn));
+  }
+
+  hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {
+    return guarded(this.backend, () => this.backend.hit(key, windowMs));
   }
 
   ping(): Promise<void> {
@@ -111,11 +116,13 @@ function sqliteBackend(dataDir: string, namespace: string, lock = DEFAULT_LOCK_O
   const keyv = new Keyv({ store: sqlite, namespace, throwOnErrors: true });
   keyv.on('error', () => undefined); // surfaced by throwOnErrors instead
   const locks = new LocalLocks(lock);
+  const counters = new LocalCounters();
   return {
     keyv,
     atomicBatches: false,
     ready: () => Promise.resolve(),
     withLock: (name, fn) => locks.withLock(name, fn),
+    hit: (key, windowMs) => Promise.resolve(counters.hit(key, windowMs)),
     ping: async () => {
       await keyv.get('__ping__');
     },
@@ -126,6 +133,30 @@ function sqliteBackend(dataDir: string, namespace: string, lock = DEFAULT_LOCK_O
 }
 
 const CONNECT_TIMEOUT_MS = 2000;
+
+// Counts a hit and starts the window on the first one, in one step, so replicas share one count.
+const HIT_SCRIPT =
+  "local c = redis.call('incr', KEYS[1]) if c == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end " +
+  "return {c, redis.call('pttl', KEYS[1])}";
+
+/** Fixed-window counters of one process, for the embedded store. */
+class LocalCounters {
+  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+
+  hit(key: string, windowMs: number): { count: number; resetMs: number } {
+    const now = Date.now();
+    if (this.windows.size > 10_000) {
+      for (const [k, w] of this.windows) if (w.resetAt <= now) this.windows.delete(k);
+    }
+    let window = this.windows.get(key);
+    if (!window || window.resetAt <= now) {
+      window = { count: 0, resetAt: now + windowMs };
+      this.windows.set(key, window);
+    }
+    window.count += 1;
+    return { count: window.count, resetMs: window.resetAt - now };
+  }
+}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -174,6 +205,15 @@ function redisBackend(url: string, namespace: string, lock = DEFAULT_LOCK_OPTION
       await client();
     },
     withLock: (name, fn) => locks.withLock(name, fn),
+    hit: async (key, windowMs) => {
+      const [count, ttl] = (await (
+        await client()
+      ).eval(HIT_SCRIPT, { keys: [`${namespace}:hit:${key}`], arguments: [String(windowMs)] })) as [
+        number,
+        number,
+      ];
+      return { count, resetMs: ttl > 0 ? ttl : windowMs };
+    },
     ping: async () => {
       await (await client()).ping();
     },

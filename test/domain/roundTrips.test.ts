@@ -25,6 +25,10 @@ class CountingStore implements DocumentStore {
     this.calls += 1;
     return this.inner.withLock(name, fn);
   }
+  hit(key: string, windowMs: number) {
+    this.calls += 1;
+    return this.inner.hit(key, windowMs);
+  }
   ping() {
     return this.inner.ping();
   }
