@@ -12,6 +12,7 @@ import type {
   Resource,
   SshKey,
 } from './model';
+import { MAX_TOKENS_PER_PROJECT } from './limits';
 import { nameKey } from './names';
 import { documentKeys, type Workspaces } from './workspaces';
 
@@ -21,7 +22,6 @@ import { documentKeys, type Workspaces } from './workspaces';
  */
 
 export const TOKEN_PREFIX = 'khk_';
-export const MAX_TOKENS_PER_PROJECT = 20;
 export const EXPIRY_WARNING_MS = 3600_000;
 
 export class Unauthorized extends Error {

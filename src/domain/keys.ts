@@ -4,12 +4,11 @@ import type { DeliveryService } from './delivery';
 import { DomainError } from './errors';
 import { isExpired, parseExpiry } from './expiry';
 import { parsePublicKey, type ParsedPublicKey } from './keys/parsePublicKey';
+import { MAX_KEYS_PER_PROJECT } from './limits';
 import type { Actor, KeyRequest, Project, SshKey, UserKeyIndex } from './model';
 import { KEY_NAME_MAX, nameKey, notFound, validateKeyName } from './names';
 import { quoteName } from './projects';
 import { documentKeys, type Workspaces } from './workspaces';
-
-export const MAX_KEYS_PER_PROJECT = 5000;
 
 export interface AddKeyInput {
   publicKey: string;

@@ -8,3 +8,18 @@ export const MAX_PENDING_REQUESTS_PER_REQUESTER = 5;
 
 /** New instances one delivery token may register in a minute (check-ins of known instances are free). */
 export const MAX_REGISTRATIONS_PER_TOKEN_PER_MINUTE = 30;
+
+/** Projects in one organization. */
+export const MAX_PROJECTS = 1000;
+
+/** SSH keys in one project, whether added directly or on approval. */
+export const MAX_KEYS_PER_PROJECT = 5000;
+
+/** Resources in one project, whether added by an admin or registered by an instance. */
+export const MAX_RESOURCES_PER_PROJECT = 5000;
+
+/** Key-delivery tokens of one project. */
+export const MAX_TOKENS_PER_PROJECT = 20;
+
+/** Approvals a project may require for a key request. */
+export const MAX_APPROVALS = 5;

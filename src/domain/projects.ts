@@ -2,11 +2,10 @@ import { authorize, can, effectiveRole } from './access';
 import { DomainError, invalid } from './errors';
 import type { Actor, CheckIn, Organization, Project, ProjectSummary, Role } from './model';
 import { ROLES } from './model';
+import { MAX_APPROVALS, MAX_PROJECTS } from './limits';
 import { nameKey, validateDescription, validateProjectName } from './names';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
 
-export const MAX_PROJECTS = 1000;
-export const MAX_APPROVALS = 5;
 export const MAX_INSTANCES_SHOWN = 200;
 
 export interface SettingsChange {

@@ -1,11 +1,10 @@
 import { authorize } from './access';
 import { validateLocation, validateResourceName, validateResourceType } from './catalog';
 import { DomainError } from './errors';
+import { MAX_RESOURCES_PER_PROJECT } from './limits';
 import type { Actor, Project, Resource } from './model';
 import { nameKey } from './names';
 import type { Workspaces } from './workspaces';
-
-export const MAX_RESOURCES_PER_PROJECT = 5000;
 
 export class ResourceService {
   constructor(private readonly workspaces: Workspaces) {}

@@ -1,6 +1,6 @@
 import type { KnownBlock, PlainTextOption, View } from '@slack/types';
 import type { KeyRequest, Project, ProjectSummary, SshKey } from '../../domain/model';
-import { MAX_APPROVALS } from '../../domain/projects';
+import { MAX_APPROVALS } from '../../domain/limits';
 import { CALLBACK, FIELD } from '../ids';
 import { clip, LIMITS } from './limits';
 import { code, escapeText, plural, section, when } from './format';
