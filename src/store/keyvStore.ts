@@ -5,7 +5,9 @@ import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import { DomainError, isDomainError } from '../domain/errors';
 import type { DocumentStore, DocumentWrite } from '../domain/storage';
+import { withDeadline } from './deadline';
 import {
+  busy,
   DEFAULT_LOCK_OPTIONS,
   LocalLocks,
   type LockOptions,
@@ -35,10 +37,12 @@ async function guarded<T>(backend: Backend, operation: () => Promise<T>): Promis
 
 interface Backend {
   keyv: Keyv;
-  /** True when `setMany` is one transaction (Redis MULTI). */
-  atomicBatches: boolean;
   /** Resolves once the backend is connected; rejects when it cannot be reached. */
   ready(): Promise<void>;
+  /** Bounds one operation, so a stalled backend answers "unavailable" instead of never. */
+  deadline<T>(operation: Promise<T>, what: string): Promise<T>;
+  /** Applies a write; inside `withLock`, only while every lock held is still ours. */
+  write(changes: DocumentWrite): Promise<void>;
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
   hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
   ping(): Promise<void>;
@@ -50,26 +54,23 @@ export class KeyvDocumentStore implements DocumentStore {
   constructor(private readonly backend: Backend) {}
 
   get<T>(key: string): Promise<T | undefined> {
-    return guarded(this.backend, async () => (await this.backend.keyv.get<T>(key)) ?? undefined);
+    return guarded(
+      this.backend,
+      async () => (await this.backend.deadline(this.backend.keyv.get<T>(key), 'reading')) ?? undefined,
+    );
   }
 
   getMany<T>(keys: string[]): Promise<(T | undefined)[]> {
     if (keys.length === 0) return Promise.resolve([]);
     return guarded(this.backend, async () =>
-      (await this.backend.keyv.getMany<T>(keys)).map((value) => value ?? undefined),
+      (await this.backend.deadline(this.backend.keyv.getMany<T>(keys), 'reading')).map(
+        (value) => value ?? undefined,
+      ),
     );
   }
 
   write(changes: DocumentWrite): Promise<void> {
-    return guarded(this.backend, async () => {
-      const sets = changes.set ?? [];
-      if (this.backend.atomicBatches && sets.length > 1) {
-        await this.backend.keyv.setMany(sets.map(({ key, value, ttlMs }) => ({ key, value, ttl: ttlMs })));
-      } else {
-        for (const { key, value, ttlMs } of sets) await this.backend.keyv.set(key, value, ttlMs);
-      }
-      for (const key of changes.delete ?? []) await this.backend.keyv.delete(key);
-    });
+    return guarded(this.backend, () => this.backend.write(changes));
   }
 
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -78,11 +79,11 @@ export class KeyvDocumentStore implements DocumentStore {
   }
 
   hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {
-    return guarded(this.backend, () => this.backend.hit(key, windowMs));
+    return guarded(this.backend, () => this.backend.deadline(this.backend.hit(key, windowMs), 'counting'));
   }
 
   ping(): Promise<void> {
-    return guarded(this.backend, () => this.backend.ping());
+    return guarded(this.backend, () => this.backend.deadline(this.backend.ping(), 'pinging'));
   }
 
   close(): Promise<void> {
@@ -96,18 +97,28 @@ export interface StoreOptions {
   /** Keeps tests (and several apps on one Redis) apart. */
   namespace?: string;
   lock?: LockOptions;
+  /** How long one store operation may take before it is reported as "storage unavailable". */
+  timeoutMs?: number;
 }
+
+/** Slack wants an answer within 3 s; one stalled operation must leave time to say so. */
+export const DEFAULT_STORE_TIMEOUT_MS = 1000;
 
 export function createDocumentStore(options: StoreOptions): KeyvDocumentStore {
   const namespace = options.namespace ?? 'keyhouse';
   return new KeyvDocumentStore(
     options.redisUrl
-      ? redisBackend(options.redisUrl, namespace, options.lock)
-      : sqliteBackend(options.dataDir, namespace, options.lock),
+      ? redisBackend(options.redisUrl, namespace, options.lock, options.timeoutMs)
+      : sqliteBackend(options.dataDir, namespace, options.lock, options.timeoutMs),
   );
 }
 
-function sqliteBackend(dataDir: string, namespace: string, lock = DEFAULT_LOCK_OPTIONS): Backend {
+function sqliteBackend(
+  dataDir: string,
+  namespace: string,
+  lock = DEFAULT_LOCK_OPTIONS,
+  timeoutMs = DEFAULT_STORE_TIMEOUT_MS,
+): Backend {
   mkdirSync(resolve(dataDir), { recursive: true });
   const sqlite = new KeyvSqlite({
     uri: `sqlite://${join(resolve(dataDir), 'keyhouse.sqlite')}`,
@@ -119,8 +130,14 @@ function sqliteBackend(dataDir: string, namespace: string, lock = DEFAULT_LOCK_O
   const counters = new LocalCounters();
   return {
     keyv,
-    atomicBatches: false,
     ready: () => Promise.resolve(),
+    deadline: (operation, what) => withDeadline(operation, timeoutMs, what),
+    // Not bounded: the file is this process's own, and a write given up on could still land after the
+    // user was told it failed. The sets land in the given order, so any prefix leaves nothing dangling.
+    write: async (changes) => {
+      for (const { key, value, ttlMs } of changes.set ?? []) await keyv.set(key, value, ttlMs);
+      for (const key of changes.delete ?? []) await keyv.delete(key);
+    },
     withLock: (name, fn) => locks.withLock(name, fn),
     hit: (key, windowMs) => Promise.resolve(counters.hit(key, windowMs)),
     ping: async () => {
@@ -158,15 +175,41 @@ class LocalCounters {
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+// Applies a write only if every lock the writer holds is still its own and Redis's clock has not passed
+// the writer's deadline: a holder paused past its lease, or a write that reaches Redis after the caller
+// was told it failed, changes nothing.
+// KEYS: the held locks, then the documents to set, then those to delete.
+// ARGV: lock count, set count, deadline (ms on Redis's clock), the lock tokens, then value and TTL pairs.
+const FENCED_WRITE_SCRIPT = `
+local locks = tonumber(ARGV[1])
+local sets = tonumber(ARGV[2])
+local t = redis.call('time')
+if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[3]) then return 'late' end
+for i = 1, locks do
+  if redis.call('get', KEYS[i]) ~= ARGV[3 + i] then return 'lost' end
+end
+for i = 1, sets do
+  local value = ARGV[2 + locks + 2 * i]
+  local ttl = tonumber(ARGV[3 + locks + 2 * i])
+  if ttl > 0 then
+    redis.call('set', KEYS[locks + i], value, 'PX', ttl)
+  else
+    redis.call('set', KEYS[locks + i], value)
+  end
+end
+for i = locks + sets + 1, #KEYS do redis.call('del', KEYS[i]) end
+return 'ok'`;
 
-function redisBackend(url: string, namespace: string, lock = DEFAULT_LOCK_OPTIONS): Backend {
+// How long before the caller gives up a fenced write must be applied, so that its answer can still
+// arrive in time: a write Redis runs later than this is refused.
+const ANSWER_MARGIN_MS = 250;
+
+function redisBackend(
+  url: string,
+  namespace: string,
+  lock = DEFAULT_LOCK_OPTIONS,
+  timeoutMs = DEFAULT_STORE_TIMEOUT_MS,
+): Backend {
   const redis = new KeyvRedis(
     {
       url,
@@ -188,7 +231,7 @@ function redisBackend(url: string, namespace: string, lock = DEFAULT_LOCK_OPTION
   // and commands fail at once (no offline queue) until Redis is back.
   let connecting: Promise<Client> | undefined;
   const client = (): Promise<Client> => {
-    connecting ??= withTimeout(redis.getClient(), CONNECT_TIMEOUT_MS).then(
+    connecting ??= withDeadline(redis.getClient(), CONNECT_TIMEOUT_MS, 'connecting to Redis').then(
       (connected) => connected as unknown as Client,
       (error: unknown) => {
         connecting = undefined;
@@ -197,12 +240,43 @@ function redisBackend(url: string, namespace: string, lock = DEFAULT_LOCK_OPTION
     );
     return connecting;
   };
-  const locks = new RedisLocks(client, `${namespace}:`, lock);
+  const locks = new RedisLocks(client, `${namespace}:`, lock, timeoutMs);
+  // The exact key and stored text Keyv would use, so fenced writes read back through Keyv.
+  const redisKey = (key: string) => redis.createKeyPrefix(`${namespace}:${key}`, redis.namespace);
+  const deadline = <T>(operation: Promise<T>, what: string) => withDeadline(operation, timeoutMs, what);
   return {
     keyv,
-    atomicBatches: true,
     ready: async () => {
       await client();
+    },
+    deadline,
+    write: async (changes) => {
+      const held = locks.heldLocks();
+      const sets = changes.set ?? [];
+      const values: string[] = [];
+      for (const { value, ttlMs } of sets) {
+        const expires = ttlMs ? Date.now() + ttlMs : undefined;
+        values.push(String(await keyv.serializeData({ value, expires })), String(ttlMs ?? 0));
+      }
+      const outcome = await deadline(
+        (await client()).eval(FENCED_WRITE_SCRIPT, {
+          keys: [
+            ...held.map((h) => h.key),
+            ...sets.map(({ key }) => redisKey(key)),
+            ...(changes.delete ?? []).map(redisKey),
+          ],
+          arguments: [
+            String(held.length),
+            String(sets.length),
+            String(locks.redisNow() + timeoutMs - ANSWER_MARGIN_MS),
+            ...held.map((h) => h.token),
+            ...values,
+          ],
+        }),
+        'writing',
+      );
+      if (outcome === 'lost') throw busy();
+      if (outcome !== 'ok') throw new Error(`the write reached Redis too late (${String(outcome)})`);
     },
     withLock: (name, fn) => locks.withLock(name, fn),
     hit: async (key, windowMs) => {
