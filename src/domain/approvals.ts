@@ -1,6 +1,7 @@
 import { authorize, can, ownersOf } from './access';
 import type { DeliveryService } from './delivery';
 import { DomainError } from './errors';
+import { assertKeyRoom, MAX_PENDING_REQUESTS_PER_REQUESTER } from './limits';
 import type { Actor, KeyRequest, PendingIndex, Project, SshKey } from './model';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
 
@@ -116,6 +117,8 @@ export class ApprovalService {
           );
           return { request, outcome: 'denied' as const };
         }
+        // Only approvals of people who may still decide count: a demoted admin's approval is dropped.
+        const dropped = this.recount(tx, request, project);
         if (request.approvals.some((a) => a.userId === actor.userId)) {
           throw new DomainError(
             'conflict',
@@ -123,6 +126,9 @@ export class ApprovalService {
           );
         }
         request.approvals.push({ userId: actor.userId, at: tx.at });
+        const droppedNote = dropped.length
+          ? `; no longer counted: ${dropped.map((id) => `<@${id}>`).join(', ')} (may no longer decide)`
+          : '';
         if (request.approvals.length < request.required) {
           tx.put(documentKeys.request(request.id), request);
           tx.record(
@@ -130,13 +136,13 @@ export class ApprovalService {
               actor: actor.userId,
               action: 'key.request_approval',
               target: `${request.key.name} (${request.key.fingerprint})`,
-              detail: `${request.approvals.length} of ${request.required}`,
+              detail: `${request.approvals.length} of ${request.required}${droppedNote}`,
             },
             project,
           );
           return { request, outcome: 'recorded' as const };
         }
-        const key = await this.applyApproval(tx, request, project, actor.userId);
+        const key = await this.applyApproval(tx, request, project, actor.userId, droppedNote);
         return { request, outcome: 'approved' as const, key };
       },
     );
@@ -210,6 +216,7 @@ export class ApprovalService {
     reason: string | undefined,
   ): Promise<{ request: KeyRequest; joined: boolean }> {
     const pending = (project.pendingRequests ?? []).find((p) => p.fingerprint === key.fingerprint);
+    if (!pending) this.assertRequestRoom(tx, actor, project);
     if (pending) {
       const request = await this.load(tx, pending.id);
       if (!request.requesters.includes(actor.userId)) {
@@ -246,6 +253,7 @@ export class ApprovalService {
         keyName: key.name,
         requester: actor.userId,
         createdAt: tx.at,
+        expiresAt: request.expiresAt,
       },
     ];
     tx.put(documentKeys.request(request.id), request);
@@ -279,6 +287,44 @@ export class ApprovalService {
 
   private updateIndex(change: (index: PendingIndex) => void): Promise<void> {
     return this.workspaces.updateShared<PendingIndex>(documentKeys.pendingIndex(), { requests: [] }, change);
+  }
+
+  /**
+   * One person may have only so many requests open in a project, so a burst of requests cannot flood
+   * the approvers. Joining a pending request for the same key is free: it posts no new card.
+   */
+  private assertRequestRoom(tx: Transaction, actor: Actor, project: Project): void {
+    const now = Date.parse(tx.at);
+    const open = (project.pendingRequests ?? [])
+      .filter((p) => p.requester === actor.userId)
+      .map((p) => p.expiresAt ?? new Date(Date.parse(p.createdAt) + this.ttlMs).toISOString())
+      .filter((expiresAt) => Date.parse(expiresAt) > now)
+      .sort();
+    if (open.length < MAX_PENDING_REQUESTS_PER_REQUESTER) return;
+    const next = (open[0] as string).slice(0, 16).replace('T', ' ');
+    throw new DomainError(
+      'conflict',
+      `You already have ${open.length} key requests waiting for a decision in project *${project.name}*, ` +
+        `and ${MAX_PENDING_REQUESTS_PER_REQUESTER} is the most one person may have open in a project. ` +
+        `Once an admin approves or denies one of them, or one expires (the next on ${next} UTC), you can ask again.`,
+      'public_key',
+    );
+  }
+
+  /**
+   * Drops the approvals of people who may no longer decide (no longer admin of the project nor an
+   * owner, or now a requester), so the count is of current approvers only. Returns who was dropped.
+   */
+  private recount(tx: Transaction, request: KeyRequest, project: Project): string[] {
+    const dropped: string[] = [];
+    request.approvals = request.approvals.filter((approval) => {
+      const counts =
+        can(tx.context, approval.userId, 'project.manage', project) &&
+        !request.requesters.includes(approval.userId);
+      if (!counts) dropped.push(approval.userId);
+      return counts;
+    });
+    return dropped;
   }
 
   private async load(tx: Transaction, requestId: string): Promise<KeyRequest> {
@@ -331,10 +377,13 @@ export class ApprovalService {
     request: KeyRequest,
     project: Project,
     approver: string,
+    note = '',
   ): Promise<SshKey | undefined> {
     let added: SshKey | undefined;
-    this.close(tx, request, project, 'approved', approver);
     const existing = project.keys.find((k) => k.fingerprint === request.key.fingerprint);
+    // A full project refuses before anything changes: the request stays pending, the approval unsaved.
+    if (!existing) assertKeyRoom(project);
+    this.close(tx, request, project, 'approved', approver);
     if (existing) {
       // Added directly by an admin meanwhile: nothing more to add.
       request.keyId = existing.id;
@@ -363,7 +412,7 @@ export class ApprovalService {
         action: 'key.request_approved',
         target: `${request.key.name} (${request.key.fingerprint}) for <@${request.requesters[0]}>`,
         outcome: 'approved',
-        detail: `approved by ${approvers}`,
+        detail: `approved by ${approvers}${note}`,
       },
       project,
     );

@@ -4,7 +4,7 @@ import type { DeliveryService } from './delivery';
 import { DomainError } from './errors';
 import { isExpired, parseExpiry } from './expiry';
 import { parsePublicKey, type ParsedPublicKey } from './keys/parsePublicKey';
-import { MAX_KEYS_PER_PROJECT } from './limits';
+import { assertKeyRoom } from './limits';
 import type { Actor, KeyRequest, Project, SshKey, UserKeyIndex } from './model';
 import { KEY_NAME_MAX, nameKey, notFound, validateKeyName } from './names';
 import { quoteName } from './projects';
@@ -97,12 +97,7 @@ export class KeyService {
           'name',
         );
       }
-      if (project.keys.length >= MAX_KEYS_PER_PROJECT) {
-        throw new DomainError(
-          'conflict',
-          `Project *${project.name}* holds ${MAX_KEYS_PER_PROJECT} keys, the most a project can hold. Remove unused keys first.`,
-        );
-      }
+      assertKeyRoom(project);
       const fields = {
         name: candidate.name ?? freeName(project, defaultKeyName(parsed)),
         publicKey: parsed.publicKey,

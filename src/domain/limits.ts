@@ -1,3 +1,6 @@
+import { DomainError } from './errors';
+import type { Project } from './model';
+
 /**
  * What one member, one token or one project may reach. Every path that creates something checks the
  * same number here, so a command, a form, an approval and the key route cannot disagree.
@@ -23,3 +26,23 @@ export const MAX_TOKENS_PER_PROJECT = 20;
 
 /** Approvals a project may require for a key request. */
 export const MAX_APPROVALS = 5;
+
+/** Refuses a new resource in a full project; every path that adds one asks here. */
+export function assertResourceRoom(project: Project): void {
+  if (project.resources.length >= MAX_RESOURCES_PER_PROJECT) {
+    throw new DomainError(
+      'conflict',
+      `Project *${project.name}* holds ${MAX_RESOURCES_PER_PROJECT} resources, the most a project can hold. Remove unused ones first (\`/project resource remove\`).`,
+    );
+  }
+}
+
+/** Refuses a new key in a full project: added directly, requested, or approved. */
+export function assertKeyRoom(project: Project): void {
+  if (project.keys.length >= MAX_KEYS_PER_PROJECT) {
+    throw new DomainError(
+      'conflict',
+      `Project *${project.name}* holds ${MAX_KEYS_PER_PROJECT} keys, the most a project can hold. Remove unused keys first.`,
+    );
+  }
+}

@@ -134,6 +134,8 @@ export interface PendingRequestRef {
   keyName: string;
   requester: string;
   createdAt: string;
+  /** Absent in requests made before it was kept here: then `createdAt` plus the approval TTL. */
+  expiresAt?: string;
 }
 
 export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired';

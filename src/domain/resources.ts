@@ -1,7 +1,7 @@
 import { authorize } from './access';
 import { validateLocation, validateResourceName, validateResourceType } from './catalog';
 import { DomainError } from './errors';
-import { MAX_RESOURCES_PER_PROJECT } from './limits';
+import { assertResourceRoom } from './limits';
 import type { Actor, Project, Resource } from './model';
 import { nameKey } from './names';
 import type { Workspaces } from './workspaces';
@@ -25,12 +25,7 @@ export class ResourceService {
       if (project.resources.some((r) => r.type === type && nameKey(r.name) === nameKey(name))) {
         throw new DomainError('conflict', `Project *${project.name}* already has a ${type} named *${name}*.`);
       }
-      if (project.resources.length >= MAX_RESOURCES_PER_PROJECT) {
-        throw new DomainError(
-          'conflict',
-          `Project *${project.name}* holds ${MAX_RESOURCES_PER_PROJECT} resources, the most a project can hold.`,
-        );
-      }
+      assertResourceRoom(project);
       const resource: Resource = {
         id: this.workspaces.newId(),
         type,

@@ -125,3 +125,37 @@ test('a project with a request waiting cannot be deleted until it is decided', a
   await domain.projects.delete(owner, 'tmp', 'tmp');
   expect((await domain.projects.list(owner)).projects.map((p) => p.name)).not.toContain('tmp');
 });
+
+describe('only current approvers count at the deciding click', () => {
+  beforeEach(() => domain.projects.updateSettings(owner, 'web', { approvalsRequired: 2 }));
+
+  test('an approval by an admin since demoted no longer counts; the next approval is 1 of 2', async () => {
+    const request = await ask();
+    expect((await domain.approvals.decide(bob, request.id, 'approve')).outcome).toBe('recorded');
+    await domain.projects.grant(owner, 'web', 'UBOB', 'viewer');
+    const second = await domain.approvals.decide(carol, request.id, 'approve');
+    expect(second.outcome).toBe('recorded');
+    expect(second.request.approvals.map((a) => a.userId)).toEqual(['UCAROL']);
+    expect((await domain.keys.list(owner, 'web')).keys).toHaveLength(0);
+    const { entries } = await domain.organizations.audit(owner, 'web');
+    expect(entries[0]).toMatchObject({ action: 'key.request_approval', actor: 'UCAROL' });
+    expect(entries[0]?.detail).toMatch(/^1 of 2; no longer counted: <@UBOB>/);
+    // A current admin's approval completes it.
+    await domain.projects.grant(owner, 'web', 'UDAN', 'admin');
+    expect((await domain.approvals.decide(actor('UDAN'), request.id, 'approve')).outcome).toBe('approved');
+    expect((await domain.approvals.get(owner, request.id)).approvals.map((a) => a.userId)).toEqual([
+      'UCAROL',
+      'UDAN',
+    ]);
+  });
+
+  test('an approver who has since joined the request as a requester no longer counts', async () => {
+    const request = await ask();
+    await domain.approvals.decide(bob, request.id, 'approve');
+    await domain.projects.grant(owner, 'web', 'UBOB', 'member');
+    await domain.keys.add(bob, 'web', { publicKey: request.key.publicKey });
+    await domain.projects.grant(owner, 'web', 'UBOB', 'admin');
+    expect((await domain.approvals.decide(carol, request.id, 'approve')).outcome).toBe('recorded');
+    expect((await domain.keys.list(owner, 'web')).keys).toHaveLength(0);
+  });
+});
