@@ -1,11 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
+import { WebClient, type WebClientOptions } from '@slack/web-api';
 import { createLogger } from './logger';
 import type { Config } from './config';
 import { createDomain, type Domain } from './domain';
 import type { DocumentStore } from './domain/storage';
-import { createHttpServer } from './http/server';
+import { createHttpServer, type HttpRoutesOptions } from './http/server';
 import { registerListeners } from './slack/listeners';
 import { runSweeps, type SweepResult } from './slack/sweeps';
 import { createDocumentStore } from './store/keyvStore';
@@ -16,12 +17,94 @@ export interface Keyhouse {
   store: DocumentStore;
   /** Closes key requests whose time is up and tells owners of expiring keys (run every minute by `start`). */
   sweep(now?: Date): Promise<SweepResult>;
-  /** Starts listening on `config.port` (0 picks a free port) and, in Socket Mode, connects to Slack. */
-  start(): Promise<{ port: number }>;
+  /**
+   * Checks the Slack tokens, starts listening on `config.port` (0 picks a free port) and, in Socket
+   * Mode, connects to Slack. A token Slack rejects fails with a StartupError; what is only unreachable
+   * for now (Slack, storage) comes back as one-line warnings and the app runs on.
+   */
+  start(): Promise<{ port: number; warnings: string[] }>;
   stop(): Promise<void>;
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
+const SOCKET_RETRY_MS = 30_000;
+const CHECK_TIMEOUT_MS = 5_000;
+
+/** Start-up cannot go on; the message is one line naming the setting at fault. */
+export class StartupError extends Error {}
+
+/** Slack's answers that mean the token itself is bad, not that Slack is away. */
+const REJECTED = new Set([
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'user_removed_from_team',
+  'team_disabled',
+]);
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Slack's error code when Slack answered with one (`invalid_auth`…), else undefined. */
+const slackError = (error: unknown): string | undefined => {
+  const data = (error as { code?: string; data?: { error?: unknown } }).data;
+  return (error as { code?: string }).code === 'slack_webapi_platform_error' &&
+    typeof data?.error === 'string'
+    ? data.error
+    : undefined;
+};
+
+/**
+ * Asks Slack whether `token` (the setting `name`) is good: once, without retries, within a few seconds.
+ * A rejected token throws a StartupError; an unreachable Slack returns a warning.
+ */
+async function checkToken(
+  name: string,
+  token: string,
+  clientOptions: WebClientOptions,
+  call: (client: WebClient) => Promise<unknown>,
+): Promise<string | undefined> {
+  const client = new WebClient(token, {
+    ...clientOptions,
+    logger: createLogger(LogLevel.ERROR, () => undefined),
+    logLevel: LogLevel.ERROR,
+    retryConfig: { retries: 0 },
+    timeout: CHECK_TIMEOUT_MS,
+  });
+  try {
+    await call(client);
+    return undefined;
+  } catch (error) {
+    const code = slackError(error);
+    if (code && REJECTED.has(code)) {
+      throw new StartupError(
+        `${name} was rejected by Slack (${code}): set it to a current token of your Slack app`,
+      );
+    }
+    return `Slack could not check ${name} (${code ?? describe(error)}): starting anyway, Slack calls will fail until it answers`;
+  }
+}
+
+/** Where the store lives, said without credentials. */
+const storageName = (config: Config): string => {
+  if (!config.redisUrl) return `embedded store in ${config.dataDir}`;
+  try {
+    return `Redis at ${new URL(config.redisUrl).host}`;
+  } catch {
+    return 'Redis';
+  }
+};
+
+const within = <T>(promise: Promise<T>, ms: number): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+};
 
 const LOG_LEVELS = { debug: LogLevel.DEBUG, info: LogLevel.INFO, warn: LogLevel.WARN, error: LogLevel.ERROR };
 
@@ -39,8 +122,27 @@ export function createKeyhouse(config: Config): Keyhouse {
   const logLevel = LOG_LEVELS[config.logLevel];
   const logger = createLogger(logLevel);
 
+  // The bot's identity (auth.test) is asked once, at start or on the first event if Slack was away
+  // then. Bolt's own `token` option would ask in its constructor, where a rejected token becomes an
+  // unhandled rejection that stops the process after it said it was running.
+  let identity: Promise<{ botId?: string; botUserId?: string }> | undefined;
+  // The app's own calls (sweeps, direct messages) go out with the bot token.
+  const botClient = new WebClient(config.slackBotToken, { ...clientOptions, logger, logLevel });
+  const whoAmI = () =>
+    (identity ??= botClient.auth.test().then(
+      (answer) => ({
+        ...(answer.bot_id ? { botId: answer.bot_id } : {}),
+        ...(answer.user_id ? { botUserId: answer.user_id } : {}),
+      }),
+      (error: unknown) => {
+        identity = undefined;
+        throw error;
+      },
+    ));
+  const authorize = async () => ({ botToken: config.slackBotToken, ...(await whoAmI()) });
+
   let app: App;
-  let server: Server;
+  let slackListener: HttpRoutesOptions['slack'];
   if (config.slackAppToken) {
     // The Socket Mode client takes its API URL from installerOptions, not from the app's clientOptions.
     const receiver = new SocketModeReceiver({
@@ -49,38 +151,96 @@ export function createKeyhouse(config: Config): Keyhouse {
       logLevel,
       installerOptions: { clientOptions },
     });
-    app = new App({ token: config.slackBotToken, receiver, clientOptions, logger, logLevel });
-    server = createHttpServer({ store, delivery: domain.delivery });
+    app = new App({ authorize, receiver, clientOptions, logger, logLevel });
   } else {
     const receiver = new HTTPReceiver({ signingSecret: config.slackSigningSecret ?? '', logger });
-    app = new App({ token: config.slackBotToken, receiver, clientOptions, logger, logLevel });
-    server = createHttpServer({ store, delivery: domain.delivery, slack: receiver.requestListener });
+    app = new App({ authorize, receiver, clientOptions, logger, logLevel });
+    slackListener = receiver.requestListener;
   }
+  app.client = botClient;
+  const server: Server = createHttpServer({
+    store,
+    delivery: domain.delivery,
+    logger,
+    keyLimits: config.keyLimits,
+    trustProxy: config.trustProxy,
+    ...(slackListener ? { slack: slackListener } : {}),
+  });
   registerListeners(app, domain, config.publicUrl);
   const sweep = (now?: Date) => runSweeps(app.client, domain, now);
   let sweeper: NodeJS.Timeout | undefined;
+  let socketRetry: NodeJS.Timeout | undefined;
+  let stopping = false;
+
+  /** Socket Mode: connects, and while Slack cannot be reached, tries again every 30 s. */
+  const connectSocket = async (warnings: string[]): Promise<void> => {
+    try {
+      await app.start();
+    } catch (error) {
+      const code = slackError(error);
+      if (code && REJECTED.has(code)) {
+        throw new StartupError(
+          `SLACK_APP_TOKEN was rejected by Slack (${code}): set it to a current app-level token`,
+        );
+      }
+      const warning = `Socket Mode could not connect to Slack (${code ?? describe(error)}): trying again every ${SOCKET_RETRY_MS / 1000} s`;
+      warnings.push(warning);
+      const retry = () => {
+        socketRetry = undefined;
+        if (stopping) return;
+        app.start().then(
+          () => logger.info('Socket Mode connected to Slack'),
+          (again: unknown) => {
+            logger.warn(`Socket Mode could not connect to Slack: ${describe(again)}`);
+            socketRetry = setTimeout(retry, SOCKET_RETRY_MS);
+            socketRetry.unref();
+          },
+        );
+      };
+      socketRetry = setTimeout(retry, SOCKET_RETRY_MS);
+      socketRetry.unref();
+    }
+  };
 
   return {
     domain,
     store,
     async start() {
+      const warnings: string[] = [];
+      const botCheck = await checkToken('SLACK_BOT_TOKEN', config.slackBotToken, clientOptions, async (c) => {
+        const answer = await c.auth.test();
+        identity ??= Promise.resolve({
+          ...(answer.bot_id ? { botId: answer.bot_id } : {}),
+          ...(answer.user_id ? { botUserId: answer.user_id } : {}),
+        });
+      });
+      if (botCheck) warnings.push(botCheck);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, () => resolve());
       });
-      if (config.slackAppToken) await app.start();
+      if (config.slackAppToken) await connectSocket(warnings);
+      try {
+        await within(store.ping(), 3_000);
+      } catch {
+        warnings.push(
+          `Storage is not reachable yet (${storageName(config)}): /readyz answers 503 until it does`,
+        );
+      }
       sweeper = setInterval(() => {
         sweep().catch((error: unknown) =>
           logger.warn(`the periodic sweep failed: ${error instanceof Error ? error.message : 'unknown'}`),
         );
       }, SWEEP_INTERVAL_MS);
       sweeper.unref();
-      return { port: (server.address() as AddressInfo).port };
+      return { port: (server.address() as AddressInfo).port, warnings };
     },
     sweep,
     async stop() {
+      stopping = true;
       clearInterval(sweeper);
-      if (config.slackAppToken) await app.stop();
+      clearTimeout(socketRetry);
+      if (config.slackAppToken) await app.stop().catch(() => undefined);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await store.close();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_REGISTRATIONS_PER_TOKEN_PER_MINUTE } from './domain/limits';
 
 /** Settings from the environment (and `.env`). A bad or missing one stops start-up with one line naming it. */
 
@@ -14,6 +15,18 @@ export function parseDuration(text: string): number | undefined {
   if (!match) return undefined;
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
+
+/** A per-minute budget: a whole number, 0 switching the limit off. */
+const perMinute = (fallback: number) =>
+  z.preprocess(
+    blankAsUnset,
+    z.coerce
+      .number({ error: 'must be a number of requests per minute (0 turns the limit off)' })
+      .int('must be a whole number of requests per minute (0 turns the limit off)')
+      .min(0, 'must be 0 (no limit) or more')
+      .max(1_000_000_000, 'must be at most 1000000000')
+      .default(fallback),
+  );
 
 const schema = z
   .object({
@@ -88,6 +101,17 @@ const schema = z
         .default('keyhouse'),
     ),
     LOG_LEVEL: z.preprocess(blankAsUnset, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
+    KEY_RATE_LIMIT_PER_IP: perMinute(600),
+    KEY_RATE_LIMIT_PER_PROJECT: perMinute(6000),
+    KEY_AUTH_FAILURES_PER_IP: perMinute(60),
+    KEY_REGISTRATIONS_PER_TOKEN: perMinute(MAX_REGISTRATIONS_PER_TOKEN_PER_MINUTE),
+    TRUST_PROXY: z.preprocess(
+      blankAsUnset,
+      z
+        .enum(['true', 'false'], { error: 'must be true or false' })
+        .default('false')
+        .transform((text) => text === 'true'),
+    ),
   })
   .superRefine((env, ctx) => {
     if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
@@ -115,6 +139,19 @@ export interface Config {
   orgOwners: string[];
   approvalTtlMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Key route budgets per minute; 0 turns a limit off. */
+  keyLimits: KeyLimits;
+  /** Take the client address from X-Forwarded-For (the address the nearest proxy saw). */
+  trustProxy: boolean;
+}
+
+export interface KeyLimits {
+  perIp: number;
+  perProject: number;
+  /** Wrong or revoked tokens one client address may present before it is refused for the minute. */
+  authFailuresPerIp: number;
+  /** New instances one token may register. */
+  registrationsPerToken: number;
 }
 
 export class ConfigError extends Error {}
@@ -140,5 +177,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     orgOwners: e.ORG_OWNERS,
     approvalTtlMs: e.APPROVAL_TTL,
     logLevel: e.LOG_LEVEL,
+    keyLimits: {
+      perIp: e.KEY_RATE_LIMIT_PER_IP,
+      perProject: e.KEY_RATE_LIMIT_PER_PROJECT,
+      authFailuresPerIp: e.KEY_AUTH_FAILURES_PER_IP,
+      registrationsPerToken: e.KEY_REGISTRATIONS_PER_TOKEN,
+    },
+    trustProxy: e.TRUST_PROXY,
   };
 }

@@ -1,5 +1,5 @@
 import 'dotenv/config';
-import { createKeyhouse } from './app';
+import { createKeyhouse, StartupError } from './app';
 import { ConfigError, loadConfig } from './config';
 
 async function main(): Promise<void> {
@@ -18,8 +18,25 @@ async function main(): Promise<void> {
       'ORG_OWNERS is empty: nobody can change organization settings or create projects until it is set.',
     );
   }
+  // A stray rejection is logged in one line; it must not take every other request down with it.
+  process.on('unhandledRejection', (reason: unknown) => {
+    console.error(
+      `[ERROR] keyhouse unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}`,
+    );
+  });
   const keyhouse = createKeyhouse(config);
-  const { port } = await keyhouse.start();
+  let started;
+  try {
+    started = await keyhouse.start();
+  } catch (error) {
+    if (error instanceof StartupError) {
+      console.error(`Keyhouse cannot start: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const { port, warnings } = started;
+  for (const warning of warnings) console.warn(warning);
   const mode = config.slackAppToken ? 'Socket Mode' : 'HTTP mode (POST /slack/events)';
   const storage = config.redisUrl ? 'Redis' : `embedded store in ${config.dataDir}`;
   console.log(`Keyhouse is running: ${mode}, ${storage}, HTTP on port ${port}.`);

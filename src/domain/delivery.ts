@@ -12,9 +12,13 @@ import type {
   Resource,
   SshKey,
 } from './model';
-import { MAX_TOKENS_PER_PROJECT } from './limits';
+import {
+  MAX_REGISTRATIONS_PER_TOKEN_PER_MINUTE,
+  MAX_RESOURCES_PER_PROJECT,
+  MAX_TOKENS_PER_PROJECT,
+} from './limits';
 import { nameKey } from './names';
-import { documentKeys, type Workspaces } from './workspaces';
+import { documentKeys, UUID, type Workspaces } from './workspaces';
 
 /**
  * Key delivery: project tokens, the authorized_keys a project serves to its instances, and the
@@ -31,6 +35,44 @@ export class Unauthorized extends Error {
 }
 
 const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+/** `khk_` and 32 random bytes in base64url, as `createToken` makes them. */
+const TOKEN_SHAPE = /^khk_[A-Za-z0-9_-]{43}$/;
+
+/** Whether a presented token and project ID could be real at all; what cannot be costs no read. */
+export const isWellFormedToken = (token: string | undefined): token is string =>
+  token !== undefined && TOKEN_SHAPE.test(token);
+export const isWellFormedProjectId = (projectId: string): boolean => UUID.test(projectId);
+
+/**
+ * A project's token hashes, in a small document of their own, written with every change to the tokens:
+ * the key route checks a token against it before it reads (and parses) the whole project.
+ */
+export interface TokenIndex {
+  tokens: { id: string; hash: string }[];
+}
+export const tokenIndexKey = (projectId: string): string => `tokens:${projectId}`;
+const tokenIndexOf = (project: Project): TokenIndex => ({
+  tokens: (project.tokens ?? []).map(({ id, hash }) => ({ id, hash })),
+});
+
+/** A token that matched its project's token index: who is asking, before the project is read. */
+export interface Caller {
+  projectId: string;
+  tokenId: string;
+  hash: string;
+}
+
+/** What became of an instance's check-in. */
+export type Registration =
+  | { outcome: 'known' | 'registered' }
+  | { outcome: 'refused'; reason: 'resource_limit' | 'rate_limited'; message: string }
+  | { outcome: 'failed' };
+
+export interface DeliveryLimits {
+  /** New instances one token may register per minute; 0 turns the limit off. */
+  registrationsPerToken?: number;
+}
 
 function sameHash(a: string, b: string): boolean {
   const left = Buffer.from(a, 'hex');
@@ -56,6 +98,8 @@ export interface AuthorizedKeys {
   body: string;
   etag: string;
   count: number;
+  /** Present when the caller checked in as an instance. */
+  registration?: Registration;
 }
 
 export interface CheckIn {
@@ -68,6 +112,19 @@ export type ExpiryNotice = ExpiryIndex['keys'][number] & {
   keyName: string;
   projectName: string;
 };
+
+const full = (): Registration => ({
+  outcome: 'refused',
+  reason: 'resource_limit',
+  message: `the project holds ${MAX_RESOURCES_PER_PROJECT} resources, the most a project can hold; the keys are served, the instance is not registered`,
+});
+
+/** An instance's check-in, checked: a bad name or zone is refused with what is wrong. */
+export function validateCheckIn(checkIn: CheckIn): CheckIn {
+  const instance = validateResourceName(checkIn.instance);
+  const zone = checkIn.zone !== undefined ? validateLocation(checkIn.zone) : undefined;
+  return { instance, ...(zone !== undefined ? { zone } : {}) };
+}
 
 export class DeliveryService {
   constructor(private readonly workspaces: Workspaces) {}
@@ -104,6 +161,7 @@ export class DeliveryService {
         createdAt: tx.at,
       };
       project.tokens = [...tokens, record];
+      tx.put(tokenIndexKey(project.id), tokenIndexOf(project));
       tx.record({ actor: actor.userId, action: 'token.created', target: finalLabel }, project);
       return { token, record, project };
     });
@@ -137,6 +195,7 @@ export class DeliveryService {
         );
       }
       project.tokens = tokens.filter((t) => !revoked.includes(t));
+      tx.put(tokenIndexKey(project.id), tokenIndexOf(project));
       tx.record(
         { actor: actor.userId, action: 'token.revoked', target: revoked.map((t) => t.label).join(', ') },
         project,
@@ -153,13 +212,66 @@ export class DeliveryService {
     projectId: string,
     token: string | undefined,
     checkIn?: CheckIn,
+    limits: DeliveryLimits = {},
   ): Promise<AuthorizedKeys> {
-    const instance = checkIn ? validateResourceName(checkIn.instance) : undefined;
-    const zone = checkIn?.zone !== undefined ? validateLocation(checkIn.zone) : undefined;
-    if (!token?.startsWith(TOKEN_PREFIX) || !/^[0-9a-f-]{36}$/i.test(projectId)) throw new Unauthorized();
-    const project = await this.workspaces.store.get<Project>(documentKeys.project(projectId.toLowerCase()));
+    const valid = checkIn ? validateCheckIn(checkIn) : undefined;
+    return this.serve(await this.authenticate(projectId, token), valid, limits);
+  }
+
+  /**
+   * Checks a token against its project's token index: a malformed token or project ID costs no read,
+   * a wrong one one small read, and neither reads the project. Throws Unauthorized.
+   */
+  async authenticate(projectId: string, token: string | undefined): Promise<Caller> {
+    if (!isWellFormedToken(token) || !isWellFormedProjectId(projectId)) throw new Unauthorized();
+    const id = projectId.toLowerCase();
+    const index =
+      (await this.workspaces.store.get<TokenIndex>(tokenIndexKey(id))) ?? (await this.buildTokenIndex(id));
     const hash = hashToken(token);
-    const record = project?.tokens?.find((t) => sameHash(t.hash, hash));
+    const entry = index.tokens.find((t) => sameHash(t.hash, hash));
+    if (!entry) throw new Unauthorized();
+    return { projectId: id, tokenId: entry.id, hash };
+  }
+
+  private readonly indexing = new Map<string, Promise<TokenIndex>>();
+
+  /**
+   * Projects whose tokens predate the index get it once, written under the workspace lock so that it
+   * cannot overwrite a newer one written with a token change. One build per project at a time.
+   */
+  private buildTokenIndex(projectId: string): Promise<TokenIndex> {
+    let building = this.indexing.get(projectId);
+    if (!building) {
+      building = (async () => {
+        const snapshot = await this.workspaces.store.get<Project>(documentKeys.project(projectId));
+        if (!snapshot) return { tokens: [] };
+        return this.workspaces.mutate(snapshot.teamId, async (tx) => {
+          const written = await tx.read<TokenIndex>(tokenIndexKey(projectId));
+          if (written) return written;
+          const project = await tx.project(projectId);
+          const index = tokenIndexOf(project);
+          tx.put(tokenIndexKey(projectId), index);
+          return index;
+        });
+      })()
+        .catch((error: unknown) => {
+          // A project deleted meanwhile is no project; storage errors keep their meaning.
+          if (error instanceof DomainError && error.code === 'not_found') return { tokens: [] };
+          throw error;
+        })
+        .finally(() => this.indexing.delete(projectId));
+      this.indexing.set(projectId, building);
+    }
+    return building;
+  }
+
+  /**
+   * The keys for a caller `authenticate` let in. The project document stays the authority: a token
+   * revoked since the index was read is refused here.
+   */
+  async serve(caller: Caller, checkIn?: CheckIn, limits: DeliveryLimits = {}): Promise<AuthorizedKeys> {
+    const project = await this.workspaces.store.get<Project>(documentKeys.project(caller.projectId));
+    const record = project?.tokens?.find((t) => t.id === caller.tokenId && sameHash(t.hash, caller.hash));
     if (!project || !record) throw new Unauthorized();
 
     const now = this.workspaces.now();
@@ -168,8 +280,15 @@ export class DeliveryService {
     const served: AuthorizedKeys = { body, etag: etagOf(body), count: keys.length };
 
     // Bookkeeping never costs a login: if it fails, the keys are served all the same.
+    let resource: Resource | undefined;
+    if (checkIn) {
+      const registered = await this.instanceResource(project, record.id, checkIn, limits).catch(
+        () => undefined,
+      );
+      resource = registered?.resource;
+      served.registration = registered?.registration ?? { outcome: 'failed' };
+    }
     try {
-      const resource = instance ? await this.instanceResource(project, instance, zone) : undefined;
       const at = now.toISOString();
       await this.workspaces.store.write({
         set: [
@@ -190,20 +309,44 @@ export class DeliveryService {
     return served;
   }
 
-  /** The instance's resource, registered (under the workspace lock) the first time it checks in. */
+  /**
+   * The instance's resource, registered (under the workspace lock) the first time it checks in, unless
+   * the project is full or the token registered too many instances this minute. Known instances are
+   * never refused.
+   */
   private async instanceResource(
     snapshot: Project,
-    instance: string,
-    zone: string | undefined,
-  ): Promise<Resource> {
+    tokenId: string,
+    { instance, zone }: CheckIn,
+    limits: DeliveryLimits,
+  ): Promise<{ resource?: Resource; registration: Registration }> {
     const find = (project: Project) =>
       project.resources.find((r) => r.type === 'instance' && nameKey(r.name) === nameKey(instance));
     const known = find(snapshot);
-    if (known && (zone === undefined || known.zone === zone)) return known;
+    if (known && (zone === undefined || known.zone === zone)) {
+      return { resource: known, registration: { outcome: 'known' } };
+    }
+    if (!known) {
+      if (snapshot.resources.length >= MAX_RESOURCES_PER_PROJECT) return { registration: full() };
+      const perMinute = limits.registrationsPerToken ?? MAX_REGISTRATIONS_PER_TOKEN_PER_MINUTE;
+      if (perMinute > 0) {
+        const { count } = await this.workspaces.store.hit(`register:${tokenId}`, 60_000);
+        if (count > perMinute) {
+          return {
+            registration: {
+              outcome: 'refused',
+              reason: 'rate_limited',
+              message: `this token registered ${perMinute} new instances in the last minute, the most it may; the keys are served, try registering again in a minute`,
+            },
+          };
+        }
+      }
+    }
     return this.workspaces.mutate(snapshot.teamId, async (tx) => {
       const project = await tx.project(snapshot.id);
       let resource = find(project);
       if (!resource) {
+        if (project.resources.length >= MAX_RESOURCES_PER_PROJECT) return { registration: full() };
         resource = {
           id: this.workspaces.newId(),
           type: 'instance',
@@ -221,11 +364,13 @@ export class DeliveryService {
           },
           project,
         );
-      } else if (zone !== undefined && resource.zone !== zone) {
+        return { resource, registration: { outcome: 'registered' } };
+      }
+      if (zone !== undefined && resource.zone !== zone) {
         resource.zone = zone;
         tx.save(project);
       }
-      return resource;
+      return { resource, registration: { outcome: 'known' } };
     });
   }
 
