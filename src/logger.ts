@@ -1,5 +1,5 @@
 import { type Logger, LogLevel } from '@slack/logger';
-import { containsPrivateKeyMaterial } from './domain/keys/parsePublicKey';
+import { containsPrivateKeyMaterial } from './domain/keys/privateKey';
 
 /**
  * The process's logger, also given to Bolt. Bolt logs whole request bodies at debug level, and a body

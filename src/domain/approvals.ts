@@ -1,6 +1,7 @@
 import { authorize, can, ownersOf } from './access';
 import type { DeliveryService } from './delivery';
 import { DomainError } from './errors';
+import { refusePrivateKey } from './keys/privateKey';
 import { assertKeyRoom, MAX_PENDING_REQUESTS_PER_REQUESTER } from './limits';
 import type { Actor, KeyRequest, PendingIndex, Project, SshKey } from './model';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
@@ -91,6 +92,7 @@ export class ApprovalService {
     decision: Decision,
     reason?: string,
   ): Promise<DecisionResult> {
+    if (reason !== undefined) refusePrivateKey(reason, 'deny_reason');
     const result = await this.workspaces.mutate(
       actor.teamId,
       async (tx): Promise<DecisionResult & { key?: SshKey }> => {

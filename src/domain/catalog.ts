@@ -1,4 +1,5 @@
 import { invalid } from './errors';
+import { refusePrivateKey } from './keys/privateKey';
 
 /** Products a resource can be. */
 export const RESOURCE_TYPES = [
@@ -27,6 +28,7 @@ export function validateResourceType(raw: string): ResourceType {
 }
 
 export function validateResourceName(raw: string): string {
+  refusePrivateKey(raw);
   const name = raw.trim();
   if (!RESOURCE_NAME.test(name)) {
     throw invalid(

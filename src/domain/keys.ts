@@ -4,6 +4,7 @@ import type { DeliveryService } from './delivery';
 import { DomainError } from './errors';
 import { isExpired, parseExpiry } from './expiry';
 import { parsePublicKey, type ParsedPublicKey } from './keys/parsePublicKey';
+import { refusePrivateKey } from './keys/privateKey';
 import { assertKeyRoom } from './limits';
 import type { Actor, KeyRequest, Project, SshKey, UserKeyIndex } from './model';
 import { KEY_NAME_MAX, nameKey, notFound, validateKeyName } from './names';
@@ -66,6 +67,7 @@ export class KeyService {
   /** Checks input without touching storage: bad input is refused before anything is read or written. */
   check(input: AddKeyInput): KeyCandidate {
     const parsed = parsePublicKey(input.publicKey);
+    if (input.reason !== undefined) refusePrivateKey(input.reason, 'reason');
     const name = input.name !== undefined ? validateKeyName(input.name) : undefined;
     const expiresAt =
       input.expires !== undefined ? parseExpiry(input.expires, this.workspaces.now()) : undefined;

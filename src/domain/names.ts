@@ -1,4 +1,5 @@
 import { DomainError, invalid } from './errors';
+import { refusePrivateKey } from './keys/privateKey';
 
 export const PROJECT_NAME_MAX = 64;
 export const KEY_NAME_MAX = 64;
@@ -10,6 +11,7 @@ const PROJECT_NAME = /^[A-Za-z0-9 ._-]+$/;
 export const nameKey = (name: string): string => name.trim().toLowerCase();
 
 export function validateProjectName(raw: string, field = 'name'): string {
+  refusePrivateKey(raw, field);
   const name = raw.trim();
   if (name === '')
     throw invalid('A project needs a name: 1 to 64 letters, digits, spaces, `.`, `_` or `-`.', field);
@@ -29,6 +31,7 @@ export function validateProjectName(raw: string, field = 'name'): string {
 }
 
 export function validateDescription(raw: string, field = 'description'): string {
+  refusePrivateKey(raw, field);
   const description = raw.trim();
   if (description.length > DESCRIPTION_MAX) {
     throw invalid(
@@ -40,6 +43,7 @@ export function validateDescription(raw: string, field = 'description'): string 
 }
 
 export function validateKeyName(raw: string, field = 'name'): string {
+  refusePrivateKey(raw, field);
   const name = raw.trim().replace(/\s+/g, ' ');
   if (name === '') throw invalid('A key name cannot be empty.', field);
   if (name.length > KEY_NAME_MAX) {

@@ -1,6 +1,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import sshpk from 'sshpk';
 import { DomainError } from '../errors';
+import { containsPrivateKeyMaterial, PRIVATE_KEY_MESSAGE } from './privateKey';
 
 /** The one key parser: every SSH public key that enters Keyhouse goes through here. */
 
@@ -35,27 +36,8 @@ const HOW_TO_FIND =
 
 const reject = (message: string): DomainError => new DomainError('invalid_key', message, 'public_key');
 
-const PRIVATE_KEY_MESSAGE =
-  'That is a *private* key, so it was not stored. A private key must never be shared: anyone who has seen it ' +
-  'can log in as you. Consider it exposed: remove its public half wherever it is installed, create a new key ' +
-  'pair (`ssh-keygen -t ed25519`) and add the new *public* key (the `.pub` file) instead.';
-
-const PRIVATE_KEY_MARKERS: RegExp[] = [
-  /PRIVATE KEY/, // PEM/PKCS#1/PKCS#8/OpenSSH/encrypted/PGP private blocks, even truncated
-  /PuTTY-User-Key-File-\d/i,
-  /b3BlbnNzaC1rZXktdjE/, // base64 of "openssh-key-v1", the OpenSSH private key container, headers stripped
-  /Private-Lines:/i,
-  /Proc-Type:\s*4,ENCRYPTED/i,
-];
-
-/**
- * True when text holds anything that looks like private key material, even URL- or JSON-encoded
- * (`PRIVATE+KEY`, `PRIVATE%20KEY`): logs use it to withhold such lines.
- */
-export function containsPrivateKeyMaterial(text: string): boolean {
-  const spaced = text.replace(/\+|%20/g, ' ');
-  return PRIVATE_KEY_MARKERS.some((marker) => marker.test(spaced));
-}
+/** Kept for importers of this module; the detector lives in ./privateKey. */
+export { containsPrivateKeyMaterial, PRIVATE_KEY_MESSAGE };
 
 function looksLikePrivateKey(text: string): boolean {
   if (containsPrivateKeyMaterial(text)) return true;

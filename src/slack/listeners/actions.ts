@@ -6,13 +6,14 @@ import { ACTION, FIELD, HOME_TABS, type HomeTab } from '../ids';
 import { renderDashboard } from '../render/dashboard';
 import { clip, LIMITS } from '../render/limits';
 import { renderAddKeyModal } from '../render/modals';
-import { actorOf, errorMessage } from './common';
+import { actorOf, errorMessage, guardPrivateKeys } from './common';
 import { publishHome } from './home';
 
 /** Buttons on dashboards and App Home, and the options of the project picker. */
 export function registerActions(app: App, domain: Domain, publicUrl: string): void {
   app.action<BlockAction<ButtonAction>>(
     ACTION.dashboardRefresh,
+    guardPrivateKeys,
     async ({ ack, body, action, respond, client, logger }) => {
       await ack();
       const actor = actorOf(body);
@@ -46,6 +47,7 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
 
   app.action<BlockAction<ButtonAction>>(
     ACTION.dashboardAddKey,
+    guardPrivateKeys,
     async ({ ack, body, action, respond, client, logger }) => {
       await ack();
       const actor = actorOf(body);
@@ -70,6 +72,7 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
 
   app.action<BlockAction<ButtonAction>>(
     new RegExp(`^${ACTION.homeTab}_`),
+    guardPrivateKeys,
     async ({ ack, body, action, client, logger }) => {
       await ack();
       const tab = (HOME_TABS as readonly string[]).includes(action.value ?? '')
@@ -83,6 +86,7 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
 
   app.action<BlockAction<ButtonAction>>(
     ACTION.homeOpenProject,
+    guardPrivateKeys,
     async ({ ack, body, action, client, logger }) => {
       await ack();
       await publishHome(client, domain, actorOf(body), { projectId: action.value ?? '' }, publicUrl).catch(
@@ -92,7 +96,7 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
   );
 
   // More than 100 projects: the add-key form's picker asks for options as the user types.
-  app.options(FIELD.project, async ({ ack, body, options }) => {
+  app.options<'block_suggestion'>(FIELD.project, guardPrivateKeys, async ({ ack, body, options }) => {
     const actor: Actor = { teamId: body.team?.id ?? '', userId: body.user.id };
     const query = nameKey(options.value ?? '');
     const { projects } = await domain.projects.list(actor);

@@ -1,6 +1,7 @@
-import type { App, BlockAction, Logger, ViewOutput } from '@slack/bolt';
+import type { AnyMiddlewareArgs, App, BlockAction, Logger, Middleware, ViewOutput } from '@slack/bolt';
 import type { Actor } from '../../domain/model';
 import { type DomainError, isDomainError } from '../../domain/errors';
+import { containsPrivateKeyMaterial, PRIVATE_KEY_MESSAGE } from '../../domain/keys/privateKey';
 import { UsageError } from '../commands/usage';
 import { type Message, renderError } from '../render/messages';
 
@@ -61,3 +62,50 @@ export const actorOf = (body: BlockAction): Actor => ({
   teamId: body.team?.id ?? body.user.team_id ?? '',
   userId: body.user.id,
 });
+
+/** Every string inside a value: a form field's text, selected options, rich text. */
+function stringsIn(value: unknown, into: string[] = []): string[] {
+  if (typeof value === 'string') into.push(value);
+  else if (Array.isArray(value)) for (const inner of value) stringsIn(inner, into);
+  else if (value && typeof value === 'object')
+    for (const inner of Object.values(value)) stringsIn(inner, into);
+  return into;
+}
+
+const holdsPrivateKey = (value: unknown): boolean => containsPrivateKeyMaterial(stringsIn(value).join('\n'));
+
+/**
+ * The one Slack-edge guard against pasted private keys, put in front of every listener that takes
+ * text: a slash command's whole text, every field of a submitted form, the values of a clicked
+ * action, a picker's typed search. On a match nothing else runs: nothing is stored, and the answer
+ * is the private-key warning, never the input (a form gets it on the field that held the key).
+ */
+export const guardPrivateKeys: Middleware<AnyMiddlewareArgs> = async (args) => {
+  const { body, next } = args;
+  if ('command' in args && holdsPrivateKey(args.command.text)) {
+    await args.ack();
+    await args.respond({ response_type: 'ephemeral', ...renderError(PRIVATE_KEY_MESSAGE) });
+    return;
+  }
+  if (body.type === 'view_submission' && 'view' in args) {
+    const values = args.view.state.values;
+    const field = Object.keys(values).find((block) => holdsPrivateKey(values[block]));
+    if (field !== undefined) {
+      await args.ack({ response_action: 'errors', errors: { [field]: PRIVATE_KEY_MESSAGE } });
+      return;
+    }
+  }
+  if (body.type === 'block_actions' && 'action' in args && holdsPrivateKey(body.actions)) {
+    await args.ack();
+    const message = renderError(PRIVATE_KEY_MESSAGE);
+    if (body.response_url)
+      await args.respond({ response_type: 'ephemeral', replace_original: false, ...message });
+    else await args.client.chat.postMessage({ channel: body.user.id, ...message });
+    return;
+  }
+  if (body.type === 'block_suggestion' && 'options' in args && holdsPrivateKey(body.value)) {
+    await args.ack({ options: [] });
+    return;
+  }
+  await next();
+};

@@ -1,0 +1,208 @@
+import { DomainError } from '../errors';
+
+/**
+ * The one private-key detector. Every free-text input and every log line asks it; nothing else
+ * re-implements it. It recognizes private keys by their structure, not by one more pattern:
+ * PEM/OpenSSH/PuTTY markers, then every long base64 run is decoded and checked for the
+ * openssh-key-v1 container, an ASN.1 private-key sequence (PKCS#1, SEC1, PKCS#8, encrypted PKCS#8,
+ * PKCS#12), or text that itself holds a private key (a whole key file base64-encoded again).
+ * Private JWKs (`"d"` next to `"kty"`) are recognized as JSON.
+ */
+
+export const PRIVATE_KEY_MESSAGE =
+  'That is a *private* key, so it was not stored. A private key must never be shared: anyone who has seen it ' +
+  'can log in as you. Consider it exposed: remove its public half wherever it is installed, create a new key ' +
+  'pair (`ssh-keygen -t ed25519`) and add the new *public* key (the `.pub` file) instead.';
+
+/** A base64 run shorter than this cannot hold a private key (the smallest, ed25519 PKCS#8, is 64). */
+const MIN_RUN = 40;
+/** Runs decoded per scanned text: bounds the work on a huge log line. */
+const MAX_RUNS = 1024;
+/** Characters of a run decoded to classify it (1026 bytes: every private-key header fits). */
+const HEAD_CHARS = 1368;
+/** A run decoded in full (to look inside base64-encoded text) is at most this long. */
+const MAX_RUN_CHARS = 1 << 20;
+/** base64 of a file holding base64 of a file…: deeper nesting is not followed. */
+const MAX_DEPTH = 3;
+
+const MARKERS: RegExp[] = [
+  // PEM, PKCS#8, OpenSSH, SSH2 (ssh.com) and PGP private blocks, even with one of their lines cut off.
+  /(?:BEGIN|END)[A-Z0-9 +]{0,40}PRIVATE[ +]KEY/,
+  /PRIVATE[ +]KEY(?:-----| ----|[ +]BLOCK)/,
+  /PuTTY-User-Key-File-\d/i,
+  /Private-(?:Lines|MAC):/i,
+  /Proc-Type:[ +]*4,ENCRYPTED/i,
+  /openssh-key-v1/,
+  /b3BlbnNzaC1rZXktdjE/, // "openssh-key-v1" in base64, the OpenSSH private key container without its lines
+];
+
+// A JWK is private when it has `d` (EC, OKP, RSA private exponent) next to `kty`.
+const JWK_KTY = /["']?\bkty["']?\s*:/;
+const JWK_D = /["']?\bd["']?\s*:\s*["']?[A-Za-z0-9_-]{20,}/;
+
+const OPENSSH_MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
+
+/** A run of base64 (standard or URL-safe) characters, with its padding. */
+const TOKEN = /[A-Za-z0-9+/_-]+={0,2}/;
+
+interface Tlv {
+  tag: number;
+  start: number;
+  end: number;
+}
+
+/** One DER tag-length header at `offset`; the value may run past the bytes we have (a truncated head). */
+function readTlv(bytes: Buffer, offset: number): Tlv | undefined {
+  const tag = bytes[offset];
+  const first = bytes[offset + 1];
+  if (tag === undefined || first === undefined) return undefined;
+  let length = first;
+  let start = offset + 2;
+  if (first & 0x80) {
+    const count = first & 0x7f;
+    if (count === 0 || count > 4 || start + count > bytes.length) return undefined;
+    length = 0;
+    for (let i = 0; i < count; i += 1) length = length * 256 + (bytes[start + i] as number);
+    start += count;
+  }
+  return { tag, start, end: start + length };
+}
+
+const startsWith = (bytes: Buffer, at: number, prefix: number[]): boolean =>
+  prefix.every((byte, i) => bytes[at + i] === byte);
+
+// OID arcs 1.2.840.113549.1.5 (PKCS#5 PBES) and .1.12 (PKCS#12 PBE), and 1.2.840.113549.1.7.1 (PKCS#7 data).
+const PKCS5 = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05];
+const PKCS12_PBE = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c];
+const PKCS7_DATA = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+
+/** True when bytes start with an ASN.1 DER private-key structure. */
+function isPrivateKeyDer(bytes: Buffer): boolean {
+  const outer = readTlv(bytes, 0);
+  if (!outer || outer.tag !== 0x30) return false;
+  const first = readTlv(bytes, outer.start);
+  if (!first) return false;
+  const next = readTlv(bytes, first.end);
+  if (!next) return false;
+  if (first.tag === 0x30) {
+    // EncryptedPrivateKeyInfo: SEQUENCE { AlgorithmIdentifier (a password-based scheme), OCTET STRING }.
+    // A public key (SPKI) has the same shape with a BIT STRING, and another algorithm.
+    const oid = readTlv(bytes, first.start);
+    return (
+      oid?.tag === 0x06 &&
+      (startsWith(bytes, oid.start, PKCS5) || startsWith(bytes, oid.start, PKCS12_PBE)) &&
+      next.tag === 0x04
+    );
+  }
+  if (first.tag !== 0x02 || first.end - first.start !== 1) return false;
+  const version = bytes[first.start];
+  // PKCS#1 RSAPrivateKey (and OpenSSL's DSA key): SEQUENCE { INTEGER 0, INTEGER modulus, … }.
+  if (version === 0 && next.tag === 0x02 && next.end - next.start >= 32) return true;
+  // SEC1 ECPrivateKey: SEQUENCE { INTEGER 1, OCTET STRING privateKey, … }.
+  if (version === 1 && next.tag === 0x04) return true;
+  if (next.tag !== 0x30) return false;
+  const oid = readTlv(bytes, next.start);
+  if (oid?.tag !== 0x06) return false;
+  // PKCS#8 PrivateKeyInfo / OneAsymmetricKey: SEQUENCE { INTEGER 0|1, AlgorithmIdentifier, OCTET STRING }.
+  if (version === 0 || version === 1) return readTlv(bytes, next.end)?.tag === 0x04;
+  // PKCS#12 (.p12/.pfx): SEQUENCE { INTEGER 3, ContentInfo { data … } }: a key store.
+  return version === 3 && startsWith(bytes, oid.start, PKCS7_DATA);
+}
+
+/** Mostly printable: worth scanning as text (a key file base64-encoded again). */
+function looksLikeText(bytes: Buffer): boolean {
+  const sample = bytes.subarray(0, 256);
+  let printable = 0;
+  for (const byte of sample)
+    if ((byte >= 0x20 && byte < 0x7f) || byte === 0x0a || byte === 0x0d || byte === 0x09) printable += 1;
+  return sample.length > 0 && printable >= sample.length * 0.9;
+}
+
+function isPrivateRun(run: string, depth: number): boolean {
+  const head = Buffer.from(run.slice(0, HEAD_CHARS), 'base64');
+  if (startsWith(head, 0, [...OPENSSH_MAGIC])) return true;
+  if (isPrivateKeyDer(head)) return true;
+  if (depth >= MAX_DEPTH || !looksLikeText(head)) return false;
+  const text = Buffer.from(run.slice(0, MAX_RUN_CHARS), 'base64').toString('latin1');
+  return scan(text, depth + 1);
+}
+
+/**
+ * Long base64 runs of `text`, one per key-sized blob: a run of at least MIN_RUN characters, joined
+ * with the lines that follow it when they are separated by whitespace only (a PEM body, `base64`
+ * output), the way a decoder would read them. Runs do not overlap, so the work stays linear.
+ */
+function* base64Runs(text: string): Generator<string> {
+  let parts: string[] | undefined;
+  let lastEnd = 0;
+  let lastLength = 0;
+  let lastPadded = false;
+  // A regex of its own: scanning decoded text recurses into this generator.
+  const tokens = new RegExp(TOKEN.source, 'g');
+  for (let match = tokens.exec(text); match; match = tokens.exec(text)) {
+    const token = match[0];
+    const continues =
+      parts !== undefined &&
+      !lastPadded &&
+      lastLength >= MIN_RUN &&
+      /^\s+$/.test(text.slice(lastEnd, match.index));
+    if (continues) {
+      parts?.push(token);
+    } else {
+      if (parts) yield parts.join('');
+      parts = token.length >= MIN_RUN ? [token] : undefined;
+    }
+    lastEnd = match.index + token.length;
+    lastLength = token.length;
+    lastPadded = token.endsWith('=');
+  }
+  if (parts) yield parts.join('');
+}
+
+/** Undoes JSON string escapes, however many times applied (`\n`, `\\n`, `\/`, `\"`, `\u002B`). */
+function unescapeJson(text: string): string {
+  if (!text.includes('\\')) return text;
+  return text.replace(/\\+(u[0-9a-fA-F]{4}|[nrtbf"'/\\])/g, (_match, escape: string) => {
+    if (escape.length === 5) return String.fromCharCode(parseInt(escape.slice(1), 16));
+    return { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f' }[escape] ?? escape;
+  });
+}
+
+/** Undoes form encoding (`+` for space, `%XX`), at most twice (a URL-encoded value inside a URL-encoded body). */
+function formDecode(text: string): string {
+  let decoded = text.replace(/\+/g, ' ');
+  // `unescape` (not decodeURIComponent): it never throws on a malformed escape, and runs natively.
+  for (let round = 0; round < 2 && /%[0-9A-Fa-f]{2}/.test(decoded); round += 1) decoded = unescape(decoded);
+  return decoded;
+}
+
+function scan(text: string, depth: number): boolean {
+  if (MARKERS.some((marker) => marker.test(text))) return true;
+  if (JWK_KTY.test(text) && JWK_D.test(text)) return true;
+  let runs = 0;
+  for (const run of base64Runs(text)) {
+    if (isPrivateRun(run, depth)) return true;
+    runs += 1;
+    if (runs >= MAX_RUNS) break;
+  }
+  return false;
+}
+
+/**
+ * True when text holds private key material in any form we know, also when it arrives the way
+ * Slack and Bolt carry it: URL-encoded (`+`, `%2B`, `%0A`), JSON-escaped (`\n`, `\/`), with Slack's
+ * curly quotes. Work is linear in the length of the text; logs run it on every line.
+ */
+export function containsPrivateKeyMaterial(text: string): boolean {
+  const plain = unescapeJson(text)
+    .replace(/[\u201c\u201d]/g, '"')
+    .replace(/[\u2018\u2019]/g, "'");
+  if (scan(plain, 0)) return true;
+  const decoded = unescapeJson(formDecode(plain));
+  return decoded !== plain && scan(decoded, 0);
+}
+
+/** Refuses any input holding private key material, with the warning (never the input). */
+export function refusePrivateKey(text: string, field?: string): void {
+  if (containsPrivateKeyMaterial(text)) throw new DomainError('private_key', PRIVATE_KEY_MESSAGE, field);
+}
