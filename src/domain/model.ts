@@ -170,8 +170,25 @@ export interface PendingIndex {
   requests: { id: string; teamId: string; expiresAt: string }[];
 }
 
+/**
+ * The head of an organization's audit trail. Records go to one of two streams by their action:
+ * `security` (owners, roles, tokens, keys, approvals, settings, projects: kept for good) and
+ * `activity` (instance check-ins, requests coming and going: the latest pages kept), so noise never
+ * pushes out a role grant. Each stream's newest records are here; full pages move to
+ * `audit:<org>:<stream>:<n>` documents, numbered from 1, oldest first.
+ */
 export interface AuditLog {
-  /** Most recent first, capped. */
+  /** Security records not yet in a page, most recent first. (Before version 2: every record, capped.) */
+  entries: AuditEntry[];
+  /** Activity records not yet in a page, most recent first. */
+  activity?: AuditEntry[];
+  /** Full pages written so far, per stream. */
+  pages?: { security: number; activity: number };
+  version?: 2;
+}
+
+/** One full page of an audit stream, most recent first. */
+export interface AuditPageDocument {
   entries: AuditEntry[];
 }
 

@@ -1,7 +1,15 @@
 import { authorize, isOwner, ownersOf } from './access';
 import { DomainError, invalid } from './errors';
-import type { Actor, AuditEntry, Organization } from './model';
-import type { Workspaces } from './workspaces';
+import type { Actor, Organization } from './model';
+import type { AuditStream, AuditTrailPage, Workspaces } from './workspaces';
+
+/** Records shown on one page of `/org audit`. */
+export const AUDIT_PAGE_SHOWN = 20;
+
+export interface AuditView extends AuditTrailPage {
+  stream: AuditStream;
+  projectName?: string;
+}
 
 export interface OrganizationOverview {
   organization: Organization;
@@ -108,19 +116,32 @@ export class OrganizationService {
     });
   }
 
-  /** Recent changes, newest first: the organization's, or one project's. */
+  /**
+   * One page of the audit trail, newest first: the organization's (for owners), or one project's (for
+   * whoever may see it). Security records by default; `activity` pages through the noise instead.
+   */
   async audit(
     actor: Actor,
     projectReference?: string,
-  ): Promise<{ entries: AuditEntry[]; projectName?: string }> {
+    options: { page?: number; stream?: AuditStream } = {},
+  ): Promise<AuditView> {
     const organization = await this.workspaces.organization(actor.teamId);
     const context = this.workspaces.context(organization);
+    const stream = options.stream ?? 'security';
+    const page = options.page ?? 1;
     if (projectReference !== undefined) {
       const project = await this.workspaces.project(organization, projectReference);
       authorize(context, actor.userId, 'project.view', project);
-      return { entries: project.activity, projectName: project.name };
+      const trail = await this.workspaces.auditTrail(
+        organization,
+        stream,
+        page,
+        AUDIT_PAGE_SHOWN,
+        project.id,
+      );
+      return { ...trail, stream, projectName: project.name };
     }
     authorize(context, actor.userId, 'organization.manage');
-    return { entries: (await this.workspaces.auditLog(organization)).entries };
+    return { ...(await this.workspaces.auditTrail(organization, stream, page, AUDIT_PAGE_SHOWN)), stream };
   }
 }

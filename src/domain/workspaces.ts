@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { AccessContext } from './access';
 import { DomainError } from './errors';
-import type { AuditEntry, AuditLog, Organization, Project, ProjectSummary, UserKeyIndex } from './model';
+import type {
+  AuditEntry,
+  AuditLog,
+  AuditPageDocument,
+  Organization,
+  Project,
+  ProjectSummary,
+  UserKeyIndex,
+} from './model';
 import { nameKey, notFound } from './names';
 import type { DocumentStore } from './storage';
 
@@ -11,14 +19,54 @@ import type { DocumentStore } from './storage';
  * workspace's lock, and lands in one write.
  */
 
-export const AUDIT_LOG_SIZE = 500;
+/** Records per stored page of an audit stream; a commit writes at most the head and a new page. */
+export const AUDIT_PAGE_SIZE = 200;
+/** Pages of the activity stream kept (the security stream keeps all of its pages). */
+export const ACTIVITY_PAGES_KEPT = 50;
 export const PROJECT_ACTIVITY_SIZE = 50;
+
+export type AuditStream = 'security' | 'activity';
+export const AUDIT_STREAMS: readonly AuditStream[] = ['security', 'activity'];
+
+/**
+ * Noise: what Keyhouse records on its own as machines check in and timers run out. Anything a person
+ * does, asking for a key included (at most a few open at a time, see limits.ts), is a security record.
+ */
+const ACTIVITY_ACTIONS = new Set(['instance.registered', 'key.request_expired']);
+
+/** Which stream a record belongs to, by its action; new kinds of records are security records. */
+export const streamOf = (action: string): AuditStream =>
+  ACTIVITY_ACTIONS.has(action) ? 'activity' : 'security';
+
+/** An audit log in its current shape; a log written before streams existed is split by action. */
+export function currentAuditLog(log: AuditLog | undefined): Required<AuditLog> {
+  if (log?.version === 2) {
+    return {
+      entries: log.entries,
+      activity: log.activity ?? [],
+      pages: log.pages ?? { security: 0, activity: 0 },
+      version: 2,
+    };
+  }
+  const entries = log?.entries ?? [];
+  return {
+    entries: entries.filter((e) => streamOf(e.action) === 'security'),
+    activity: entries.filter((e) => streamOf(e.action) === 'activity'),
+    pages: { security: 0, activity: 0 },
+    version: 2,
+  };
+}
+
+/** The oldest page of a stream still kept. */
+export const firstKeptPage = (stream: AuditStream, pages: number): number =>
+  stream === 'activity' ? Math.max(1, pages - ACTIVITY_PAGES_KEPT + 1) : 1;
 export const DEFAULT_PROJECT_NAME = 'default';
 
 export const documentKeys = {
   organization: (teamId: string) => `org:${teamId}`,
   project: (projectId: string) => `project:${projectId}`,
   audit: (orgId: string) => `audit:${orgId}`,
+  auditPage: (orgId: string, stream: AuditStream, page: number) => `audit:${orgId}:${stream}:${page}`,
   userKeys: (orgId: string, userId: string) => `userkeys:${orgId}:${userId}`,
   request: (requestId: string) => `request:${requestId}`,
   /** One per deployment: pending requests of every workspace, read by the expiry sweep. */
@@ -106,7 +154,12 @@ export class Workspaces {
       updatedAt: at,
     };
     const created: AuditEntry = { at, actor: 'keyhouse', action: 'organization.created', outcome: 'done' };
-    const audit: AuditLog = { entries: [created] };
+    const audit: AuditLog = {
+      entries: [created],
+      activity: [],
+      pages: { security: 0, activity: 0 },
+      version: 2,
+    };
     // The organization document goes last: until it exists, nothing points at the others.
     await this.store.write({
       set: [
@@ -143,8 +196,51 @@ export class Workspaces {
     return project;
   }
 
-  async auditLog(organization: Organization): Promise<AuditLog> {
-    return (await this.store.get<AuditLog>(documentKeys.audit(organization.id))) ?? { entries: [] };
+  async auditLog(organization: Organization): Promise<Required<AuditLog>> {
+    return currentAuditLog(await this.store.get<AuditLog>(documentKeys.audit(organization.id)));
+  }
+
+  /**
+   * One page of an audit stream, newest first: `page` 1 is the newest `pageSize` records. Reads the
+   * head and the one or two stored pages it spans. With `projectId`, only that project's records:
+   * the stream's pages are read in one round trip and filtered.
+   */
+  async auditTrail(
+    organization: Organization,
+    stream: AuditStream,
+    page: number,
+    pageSize: number,
+    projectId?: string,
+  ): Promise<AuditTrailPage> {
+    const log = await this.auditLog(organization);
+    const head = stream === 'security' ? log.entries : log.activity;
+    const stored = log.pages[stream];
+    const first = firstKeptPage(stream, stored);
+    const storedKey = (n: number) => documentKeys.auditPage(organization.id, stream, n);
+    if (projectId !== undefined) {
+      const numbers = Array.from({ length: Math.max(0, stored - first + 1) }, (_, i) => stored - i);
+      const pages = await this.store.getMany<AuditPageDocument>(numbers.map(storedKey));
+      const all = [...head, ...pages.flatMap((p) => p?.entries ?? [])].filter(
+        (e) => e.projectId === projectId,
+      );
+      return slicePage(all.length, page, pageSize, (start, end) => all.slice(start, end));
+    }
+    const total = head.length + Math.max(0, stored - first + 1) * AUDIT_PAGE_SIZE;
+    const wanted = slicePage(total, page, pageSize, () => []);
+    const start = (wanted.page - 1) * pageSize;
+    const end = Math.min(total, start + pageSize);
+    // Record i (0 = newest) past the head lies in stored page `stored - floor(j / size)`, j = i - head.
+    const pageOf = (i: number) => stored - Math.floor((i - head.length) / AUDIT_PAGE_SIZE);
+    const numbers = [...new Set(range(Math.max(start, head.length), end).map(pageOf))];
+    const docs = numbers.length ? await this.store.getMany<AuditPageDocument>(numbers.map(storedKey)) : [];
+    const byNumber = new Map(numbers.map((n, i) => [n, docs[i]?.entries ?? []]));
+    const entries: AuditEntry[] = [];
+    for (const i of range(start, end)) {
+      const entry =
+        i < head.length ? head[i] : byNumber.get(pageOf(i))?.[(i - head.length) % AUDIT_PAGE_SIZE];
+      if (entry) entries.push(entry);
+    }
+    return { ...wanted, entries };
   }
 
   /** Changes a deployment-wide document (an index every workspace writes to) under its own lock. */
@@ -170,6 +266,34 @@ export class Workspaces {
   }
 }
 
+export interface AuditTrailPage {
+  entries: AuditEntry[];
+  /** 1-based, newest first. */
+  page: number;
+  pages: number;
+  total: number;
+}
+
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+
+function slicePage(
+  total: number,
+  page: number,
+  pageSize: number,
+  take: (start: number, end: number) => AuditEntry[],
+): AuditTrailPage {
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  if (!Number.isInteger(page) || page < 1 || page > pages) {
+    throw new DomainError(
+      'invalid_input',
+      `There ${pages === 1 ? 'is 1 page' : `are ${pages} pages`} of records: ask for a page from 1 to ${pages}.`,
+    );
+  }
+  const start = (page - 1) * pageSize;
+  return { entries: take(start, start + pageSize), page, pages, total };
+}
+
 export type AuditInput = Omit<AuditEntry, 'at' | 'outcome'> & { outcome?: AuditEntry['outcome'] };
 
 export class Transaction {
@@ -178,6 +302,8 @@ export class Transaction {
   private readonly changed = new Map<string, Project>();
   private readonly removed = new Set<string>();
   private audit: AuditLog | undefined;
+  /** Whether `audit` was read (it may be absent), so a commit does not read it again. */
+  private auditRead = false;
   private readonly records: AuditEntry[] = [];
   private organizationChanged = false;
   private readonly userKeyIndexes = new Map<string, UserKeyIndex>();
@@ -200,7 +326,10 @@ export class Transaction {
       documentKeys.audit(this.organization.id),
     ]);
     if (!project) throw new DomainError('not_found', `Project *${summary.name}* was just deleted.`);
-    this.audit ??= (audit as AuditLog | undefined) ?? { entries: [] };
+    if (!this.auditRead) {
+      this.audit = audit as AuditLog | undefined;
+      this.auditRead = true;
+    }
     return project as Project;
   }
 
@@ -283,10 +412,36 @@ export class Transaction {
     for (const [userId, index] of this.userKeyIndexes) {
       sets.push({ key: documentKeys.userKeys(this.organization.id, userId), value: index });
     }
+    const deletes: string[] = [];
     if (this.records.length > 0) {
-      this.audit ??= (await store.get<AuditLog>(documentKeys.audit(this.organization.id))) ?? { entries: [] };
-      const entries = [...[...this.records].reverse(), ...this.audit.entries].slice(0, AUDIT_LOG_SIZE);
-      sets.push({ key: documentKeys.audit(this.organization.id), value: { entries } });
+      if (!this.auditRead) this.audit = await store.get<AuditLog>(documentKeys.audit(this.organization.id));
+      this.auditRead = true;
+      const log = currentAuditLog(this.audit);
+      const newest = [...this.records].reverse();
+      const heads: Record<AuditStream, AuditEntry[]> = {
+        security: [...newest.filter((e) => streamOf(e.action) === 'security'), ...log.entries],
+        activity: [...newest.filter((e) => streamOf(e.action) === 'activity'), ...log.activity],
+      };
+      const pages = { ...log.pages };
+      for (const stream of AUDIT_STREAMS) {
+        const head = heads[stream];
+        // A full head moves its oldest records to a new page, written before the head that no longer holds them.
+        while (head.length > AUDIT_PAGE_SIZE) {
+          pages[stream] += 1;
+          const page: AuditPageDocument = { entries: head.splice(head.length - AUDIT_PAGE_SIZE) };
+          sets.push({
+            key: documentKeys.auditPage(this.organization.id, stream, pages[stream]),
+            value: page,
+          });
+          const dropped = pages[stream] - ACTIVITY_PAGES_KEPT;
+          if (stream === 'activity' && dropped >= 1) {
+            deletes.push(documentKeys.auditPage(this.organization.id, stream, dropped));
+          }
+        }
+      }
+      const next: AuditLog = { entries: heads.security, activity: heads.activity, pages, version: 2 };
+      this.audit = next;
+      sets.push({ key: documentKeys.audit(this.organization.id), value: next });
     }
     if (this.organizationChanged) {
       this.organization.updatedAt = this.at;
@@ -294,6 +449,9 @@ export class Transaction {
       sets.push({ key: documentKeys.organization(this.organization.teamId), value: this.organization });
     }
     // Deleted projects go after the index stops naming them.
-    await store.write({ set: sets, delete: [...this.removed].map((id) => documentKeys.project(id)) });
+    await store.write({
+      set: sets,
+      delete: [...[...this.removed].map((id) => documentKeys.project(id)), ...deletes],
+    });
   }
 }

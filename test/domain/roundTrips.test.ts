@@ -1,5 +1,6 @@
 import { createDomain, type Domain } from '../../src/domain';
 import type { DocumentStore, DocumentWrite } from '../../src/domain/storage';
+import { AUDIT_PAGE_SIZE } from '../../src/domain/workspaces';
 import { createDocumentStore } from '../../src/store/keyvStore';
 import { tempDir, uniqueNamespace } from '../helpers/env';
 import { seedProjects, seedSmallProject } from '../helpers/seed';
@@ -74,4 +75,14 @@ test('commands on a 10-key project cost the same in an organization of 100 proje
   for (const value of Object.values(many)) expect(value).toBeLessThanOrEqual(8);
   await tiny.store.close();
   await large.store.close();
+}, 60_000);
+
+test('a change that fills a page of the audit trail costs what any other change costs', async () => {
+  const { domain, store } = await organizationOf(0, 0);
+  const grant = (i: number) => cost(store, () => domain.projects.grant(owner, 'small', `U${i}`, 'viewer'));
+  const costs: number[] = [];
+  // Enough changes to roll the security stream's head into a stored page at least once.
+  for (let i = 0; i < AUDIT_PAGE_SIZE + 5; i += 1) costs.push(await grant(i));
+  expect(new Set(costs).size).toBe(1);
+  await store.close();
 }, 60_000);

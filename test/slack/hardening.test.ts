@@ -82,3 +82,43 @@ describe('approvals count only current approvers', () => {
     expect((await domain.keys.list(owner, 'web')).keys).toHaveLength(0);
   });
 });
+
+describe('the audit trail keeps what matters', () => {
+  test('600 instance registrations do not push a role grant out of what /org audit pages to', async () => {
+    expect(await say(OWNER_ID, '/project', 'grant web <@UDAN|dan> admin')).toMatch(/admin/);
+    await domain.workspaces.mutate('T0001', async (tx) => {
+      const web = await tx.project('web');
+      for (let i = 0; i < 600; i += 1) {
+        tx.record({ actor: 'keyhouse', action: 'instance.registered', target: `vm-${i} (fr-par-1)` }, web);
+      }
+    });
+    for (let i = 0; i < 40; i += 1) {
+      await domain.projects.updateSettings(owner, 'web', { description: `revision ${i}` });
+    }
+    const first = await harness.user(OWNER_ID).command('/org', 'audit');
+    const firstText = visibleText(first.body);
+    expect(firstText).toMatch(/\*Changes\* — page 1 of 3/);
+    expect(firstText).toMatch(/older: `\/org audit --page 2`/);
+    expect(firstText).not.toContain('instance.registered');
+    const last = await harness.user(OWNER_ID).command('/org', 'audit --page 3');
+    expectWithinSlackLimits(last.body);
+    const lastText = visibleText(last.body);
+    expect(lastText).toMatch(/page 3 of 3/);
+    expect(lastText).toMatch(/<@UOWNER1> role.granted <@UDAN> in \*web\* _\(admin\)_/);
+    // The noise is kept apart and pages too.
+    const noise = visibleText((await harness.user(OWNER_ID).command('/org', 'audit --activity')).body);
+    expect(noise).toMatch(/\*Instance check-ins and expired requests\* — page 1 of 30/);
+    expect(noise).toContain('vm-599');
+    // A project's own trail, for one who may see it.
+    const webAudit = visibleText((await harness.user('UBOB').command('/org', 'audit web --page 3')).body);
+    expect(webAudit).toMatch(/role.granted <@UDAN>/);
+  });
+});
+
+function expectWithinSlackLimits(body: Record<string, unknown>): void {
+  const blocks = body.blocks as { type: string; text?: { text: string } }[];
+  expect(blocks.length).toBeLessThanOrEqual(50);
+  for (const block of blocks) {
+    if (block.text) expect(block.text.text.length).toBeLessThanOrEqual(3000);
+  }
+}

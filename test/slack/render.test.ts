@@ -178,11 +178,21 @@ test('lists and the audit log cut long lists with a count', () => {
   for (const message of [
     renderKeyList(project, project.keys, now),
     renderProjectList(organization.projects),
-    renderAudit(project.activity),
   ]) {
     expectWithin(message.blocks!, 50);
     expect(JSON.stringify(message.blocks)).toMatch(/…and \d+ more/);
   }
+  // The audit log pages instead: one page of its longest records, and where the others are.
+  const page = renderAudit({
+    entries: [...project.activity, ...project.activity].slice(0, 20),
+    page: 2,
+    pages: 250,
+    total: 5000,
+    stream: 'security',
+    projectName: project.name,
+  });
+  expectWithin(page.blocks!, 50);
+  expect(JSON.stringify(page.blocks)).toMatch(/page 2 of 250.*records 21–40 of 5000/);
 });
 
 test('fitLines and packLines never exceed their budget and count what they leave out', () => {

@@ -1,6 +1,8 @@
 import { renderHelp, renderUnknownSubcommand, USAGE } from '../render/help';
 import { plain, renderAudit, renderOrganization } from '../render/messages';
-import { expectChannel, expectUser, tokenize } from '../tokenize';
+import { invalid } from '../../domain/errors';
+import type { AuditStream } from '../../domain/workspaces';
+import { expectChannel, expectUser, type Token, tokenize } from '../tokenize';
 import { type CommandHandler, reply } from './types';
 import { missing, withUsage } from './usage';
 
@@ -43,10 +45,38 @@ export const orgCommand: CommandHandler = async (domain, { actor, text, teamName
       });
     case 'audit':
       return withUsage(USAGE.org.audit, async () => {
-        const { entries, projectName } = await domain.organizations.audit(actor, tokens[1]?.value);
-        return reply(renderAudit(entries, projectName));
+        const { project, page, stream } = auditArguments(tokens.slice(1));
+        return reply(renderAudit(await domain.organizations.audit(actor, project, { page, stream })));
       });
     default:
       return reply(renderUnknownSubcommand('org', tokens[0]?.value ?? ''));
   }
 };
+
+/** `[<project>] [--page N] [--activity]`, flags anywhere. */
+function auditArguments(tokens: Token[]): { project?: string; page: number; stream: AuditStream } {
+  let project: string | undefined;
+  let page = 1;
+  let stream: AuditStream = 'security';
+  for (let i = 0; i < tokens.length; i += 1) {
+    const token = tokens[i] as Token;
+    const flag = token.quoted ? null : /^--([a-z-]+)(?:=(.*))?$/.exec(token.value);
+    if (!flag) {
+      if (project !== undefined) throw invalid(`Name one project at most. Usage: \`${USAGE.org.audit}\``);
+      project = token.value;
+    } else if (flag[1] === 'activity') {
+      stream = 'activity';
+    } else if (flag[1] === 'page') {
+      const value = flag[2] ?? tokens[(i += 1)]?.value;
+      page = Number(value);
+      if (!value || !Number.isInteger(page) || page < 1) {
+        throw invalid(`\`--page\` takes a page number, like \`--page 2\`. Usage: \`${USAGE.org.audit}\``);
+      }
+    } else {
+      throw invalid(
+        `Unknown option \`--${flag[1]}\`. Options: \`--page\`, \`--activity\`. Usage: \`${USAGE.org.audit}\``,
+      );
+    }
+  }
+  return { ...(project !== undefined ? { project } : {}), page, stream };
+}

@@ -7,7 +7,7 @@ export const USAGE = {
     overview: '/org',
     owner: '/org owner add|remove @user',
     channel: '/org channel #channel',
-    audit: '/org audit [project]',
+    audit: '/org audit [project] [--page N] [--activity]',
     set: '/org set default-role viewer|none | /org set project-creators owners|everyone',
   },
   project: {

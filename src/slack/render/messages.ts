@@ -1,9 +1,14 @@
 import type { KnownBlock } from '@slack/types';
-import type { AuditEntry, Project, ProjectSummary, SshKey } from '../../domain/model';
+import type { Project, ProjectSummary, SshKey } from '../../domain/model';
+import { AUDIT_PAGE_SHOWN, type AuditView } from '../../domain/organizations';
+import { quoteName } from '../../domain/projects';
 import { activityLine, keyLine } from './dashboard';
 import type { OrganizationOverview } from '../../domain/organizations';
 import { code, context, escapeText, header, plural, section, user, when } from './format';
-import { fitLines, LIMITS } from './limits';
+import { fitBlocks, fitLines, LIMITS, packLines } from './limits';
+
+/** Sections one audit page may fill: its records at their longest still fit, well under 50 blocks. */
+const AUDIT_SECTIONS = 10;
 
 /** Pure renderers: domain data in, Slack message out. */
 export interface Message {
@@ -88,20 +93,37 @@ export function renderKeyChanged(
   );
 }
 
-export function renderAudit(entries: AuditEntry[], projectName?: string): Message {
-  const title = projectName ? `Recent changes in ${projectName}` : 'Recent changes';
-  if (entries.length === 0) return plain(`*${escapeText(title)}*\nNothing yet.`);
+/** How to ask for another page of the same audit view, as the user would type it. */
+function auditCommand(view: AuditView, page: number, stream = view.stream): string {
+  const project = view.projectName ? ` ${quoteName(view.projectName)}` : '';
+  const flags = `${stream === 'activity' ? ' --activity' : ''}${page > 1 ? ` --page ${page}` : ''}`;
+  return `\`/org audit${project}${flags}\``;
+}
+
+/** One page of the audit trail: its records, which page of how many, and how to reach the others. */
+export function renderAudit(view: AuditView): Message {
+  const what = view.stream === 'activity' ? 'Instance check-ins and expired requests' : 'Changes';
+  const title = view.projectName ? `${what} in ${view.projectName}` : what;
+  const other =
+    view.stream === 'activity'
+      ? `Changes made by people: ${auditCommand(view, 1, 'security')}`
+      : `Instance check-ins and expired requests: ${auditCommand(view, 1, 'activity')}`;
+  if (view.entries.length === 0) return plain(`*${escapeText(title)}*\nNothing yet.\n${other}`);
+  const first = (view.page - 1) * AUDIT_PAGE_SHOWN + 1;
+  const paging = [
+    `Page ${view.page} of ${view.pages} · records ${first}–${first + view.entries.length - 1} of ${view.total}, newest first`,
+    view.page < view.pages ? `older: ${auditCommand(view, view.page + 1)}` : '',
+    view.page > 1 ? `newer: ${auditCommand(view, view.page - 1)}` : '',
+  ].filter(Boolean);
+  const lines = view.entries.map((entry) => activityLine(entry, !view.projectName));
+  const blocks: KnownBlock[] = [
+    section(`*${escapeText(title)}* — page ${view.page} of ${view.pages}`),
+    ...packLines(lines, AUDIT_SECTIONS).map((text) => section(text)),
+    context(paging.join(' · ')),
+    context(other),
+  ];
   return {
-    text: title,
-    blocks: [
-      section(`*${escapeText(title)}*`),
-      section(
-        fitLines(
-          entries.slice(0, 50).map((entry) => activityLine(entry)),
-          LIMITS.sectionText,
-          entries.length,
-        ),
-      ),
-    ],
+    text: `${title}: page ${view.page} of ${view.pages}`,
+    blocks: fitBlocks(blocks, LIMITS.messageBlocks),
   };
 }

@@ -1,0 +1,140 @@
+import type { Domain } from '../../src/domain';
+import type { AuditEntry, AuditLog } from '../../src/domain/model';
+import { AUDIT_PAGE_SHOWN } from '../../src/domain/organizations';
+import {
+  ACTIVITY_PAGES_KEPT,
+  AUDIT_PAGE_SIZE,
+  documentKeys,
+  type AuditStream,
+} from '../../src/domain/workspaces';
+import type { KeyvDocumentStore } from '../../src/store/keyvStore';
+import { actor, embeddedDomain, OWNER, refusal } from '../helpers/domain';
+
+let domain: Domain;
+let store: KeyvDocumentStore;
+const owner = actor(OWNER);
+
+beforeEach(async () => {
+  ({ domain, store } = embeddedDomain());
+  await domain.projects.create(owner, 'web');
+});
+afterEach(() => store.close());
+
+/** Records `count` entries of `action` in `batch`-sized changes, the way delivery records check-ins. */
+async function recordMany(count: number, action: string, batch = 150): Promise<void> {
+  for (let done = 0; done < count; done += batch) {
+    await domain.workspaces.mutate(owner.teamId, async (tx) => {
+      const web = await tx.project('web');
+      for (let i = done; i < Math.min(count, done + batch); i += 1) {
+        tx.record({ actor: 'keyhouse', action, target: `vm-${i}` }, web);
+      }
+    });
+  }
+}
+
+/** Every record of a stream, by paging through it as `/org audit` does. */
+async function everything(stream: AuditStream, project?: string): Promise<AuditEntry[]> {
+  const all: AuditEntry[] = [];
+  const first = await domain.organizations.audit(owner, project, { stream });
+  for (let page = 1; page <= first.pages; page += 1) {
+    const view = await domain.organizations.audit(owner, project, { stream, page });
+    expect(view.entries.length).toBeLessThanOrEqual(AUDIT_PAGE_SHOWN);
+    all.push(...view.entries);
+  }
+  expect(all).toHaveLength(first.total);
+  return all;
+}
+
+test('600 instance registrations do not push a role grant out of the audit trail', async () => {
+  await domain.projects.grant(owner, 'web', 'UBOB', 'admin');
+  const { token, project } = await domain.delivery.createToken(owner, 'web');
+  for (let i = 0; i < 10; i += 1) {
+    await domain.delivery.authorizedKeys(project.id, token, { instance: `real-${i}`, zone: 'fr-par-1' });
+  }
+  await recordMany(590, 'instance.registered');
+  const first = await domain.organizations.audit(owner);
+  expect(first.stream).toBe('security');
+  expect(first.entries.map((e) => e.action)).toEqual([
+    'token.created',
+    'role.granted',
+    'project.created',
+    'organization.created',
+  ]);
+  expect(first.entries[1]).toMatchObject({ target: '<@UBOB>', detail: 'admin', projectName: 'web' });
+  // The noise is all there too, in its own stream.
+  const noise = await everything('activity');
+  expect(noise).toHaveLength(600);
+  expect(noise.every((e) => e.action === 'instance.registered')).toBe(true);
+  expect(noise[0]?.target).toBe('vm-589');
+  expect(noise.at(-1)?.target).toBe('real-0 (fr-par-1)');
+});
+
+test('security records are never lost: 1000 of them page back in order, each once', async () => {
+  await recordMany(1000, 'role.granted', 450); // a change larger than a page writes several pages at once
+  await domain.projects.grant(owner, 'web', 'UBOB', 'viewer');
+  const all = await everything('security');
+  expect(all).toHaveLength(1003); // with the organization and the project created
+  expect(all[0]).toMatchObject({ action: 'role.granted', target: '<@UBOB>' });
+  expect(all.slice(1, 1001).map((e) => e.target)).toEqual(
+    Array.from({ length: 1000 }, (_, i) => `vm-${999 - i}`),
+  );
+  expect(all.at(-1)?.action).toBe('organization.created');
+  const log = (await store.get<AuditLog>(
+    documentKeys.audit((await domain.workspaces.organization(owner.teamId)).id),
+  ))!;
+  expect(log.entries.length).toBeLessThanOrEqual(AUDIT_PAGE_SIZE);
+  expect(log.pages?.security).toBe(Math.ceil(1003 / AUDIT_PAGE_SIZE) - 1);
+});
+
+test("a project's audit pages through its own records only", async () => {
+  await domain.projects.create(owner, 'api');
+  await recordMany(450, 'key.added');
+  await domain.projects.grant(owner, 'api', 'UCAROL', 'member');
+  const web = await everything('security', 'web');
+  expect(web).toHaveLength(451);
+  expect(web.every((e) => e.projectName === 'web')).toBe(true);
+  const api = await domain.organizations.audit(owner, 'api');
+  expect(api.entries.map((e) => e.action)).toEqual(['role.granted', 'project.created']);
+  expect(api.pages).toBe(1);
+});
+
+test('asking for a page past the last says how many there are', async () => {
+  expect((await refusal(domain.organizations.audit(owner, undefined, { page: 3 }))).message).toMatch(
+    /There is 1 page of records: ask for a page from 1 to 1/,
+  );
+});
+
+test('the activity stream keeps its latest pages; security records stay whatever the noise', async () => {
+  await domain.projects.grant(owner, 'web', 'UBOB', 'admin');
+  const count = (ACTIVITY_PAGES_KEPT + 2) * AUDIT_PAGE_SIZE;
+  await recordMany(count, 'instance.registered', 2000);
+  const activity = await domain.organizations.audit(owner, undefined, { stream: 'activity' });
+  expect(activity.total).toBeLessThanOrEqual((ACTIVITY_PAGES_KEPT + 1) * AUDIT_PAGE_SIZE);
+  expect(activity.total).toBeGreaterThanOrEqual(ACTIVITY_PAGES_KEPT * AUDIT_PAGE_SIZE);
+  expect(activity.entries[0]?.target).toBe(`vm-${count - 1}`);
+  const organization = await domain.workspaces.organization(owner.teamId);
+  expect(await store.get(documentKeys.auditPage(organization.id, 'activity', 1))).toBeUndefined();
+  expect((await domain.organizations.audit(owner)).entries[0]).toMatchObject({ action: 'role.granted' });
+});
+
+test('a log written before streams existed is split by kind on its next change, nothing lost', async () => {
+  const organization = await domain.workspaces.organization(owner.teamId);
+  const legacy: AuditEntry[] = Array.from({ length: 500 }, (_, i) => ({
+    at: new Date(Date.UTC(2025, 0, 1, 0, 0, 500 - i)).toISOString(),
+    actor: i % 2 ? 'keyhouse' : OWNER,
+    action: i % 2 ? 'instance.registered' : 'role.granted',
+    target: `old-${i}`,
+    outcome: 'done',
+  }));
+  await store.write({ set: [{ key: documentKeys.audit(organization.id), value: { entries: legacy } }] });
+  expect((await domain.organizations.audit(owner)).total).toBe(250);
+  await domain.projects.grant(owner, 'web', 'UBOB', 'admin');
+  const security = await everything('security');
+  expect(security.map((e) => e.target)).toEqual([
+    '<@UBOB>',
+    ...legacy.filter((e) => e.action === 'role.granted').map((e) => e.target),
+  ]);
+  expect((await everything('activity')).map((e) => e.target)).toEqual(
+    legacy.filter((e) => e.action === 'instance.registered').map((e) => e.target),
+  );
+});
