@@ -124,7 +124,7 @@ function isPrivateRun(run: string, depth: number): boolean {
   if (isPrivateKeyDer(head)) return true;
   if (depth >= MAX_DEPTH || !looksLikeText(head)) return false;
   const text = Buffer.from(run.slice(0, MAX_RUN_CHARS), 'base64').toString('latin1');
-  return scan(text, depth + 1);
+  return detect(text, depth + 1);
 }
 
 /**
@@ -194,12 +194,16 @@ function scan(text: string, depth: number): boolean {
  * curly quotes. Work is linear in the length of the text; logs run it on every line.
  */
 export function containsPrivateKeyMaterial(text: string): boolean {
+  return detect(text, 0);
+}
+
+function detect(text: string, depth: number): boolean {
   const plain = unescapeJson(text)
     .replace(/[\u201c\u201d]/g, '"')
     .replace(/[\u2018\u2019]/g, "'");
-  if (scan(plain, 0)) return true;
+  if (scan(plain, depth)) return true;
   const decoded = unescapeJson(formDecode(plain));
-  return decoded !== plain && scan(decoded, 0);
+  return decoded !== plain && scan(decoded, depth);
 }
 
 /** Refuses any input holding private key material, with the warning (never the input). */
