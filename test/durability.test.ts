@@ -10,7 +10,8 @@ async function startProcess(env: Record<string, string>): Promise<{ child: Child
   const root = join(__dirname, '..');
   const child = spawn(
     process.execPath,
-    [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, 'src/main.ts')],
+    // One process, so signals reach it (tsx's CLI would run it as a child that outlives a SIGKILL).
+    ['--import', 'tsx', join(root, 'src/main.ts')],
     {
       cwd: root,
       // No developer .env may leak in: point dotenv at a file that does not exist.

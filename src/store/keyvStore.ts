@@ -5,11 +5,11 @@ import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import { DomainError, isDomainError } from '../domain/errors';
 import type { DocumentStore, DocumentWrite } from '../domain/storage';
+import { claimDataDir } from './dataDirClaim';
 import { withDeadline } from './deadline';
 import {
   busy,
   DEFAULT_LOCK_OPTIONS,
-  LocalLocks,
   type LockOptions,
   type RedisLockClient,
   RedisLocks,
@@ -120,13 +120,14 @@ function sqliteBackend(
   timeoutMs = DEFAULT_STORE_TIMEOUT_MS,
 ): Backend {
   mkdirSync(resolve(dataDir), { recursive: true });
+  const claim = claimDataDir(resolve(dataDir), lock);
   const sqlite = new KeyvSqlite({
     uri: `sqlite://${join(resolve(dataDir), 'keyhouse.sqlite')}`,
     busyTimeout: 5000,
   });
   const keyv = new Keyv({ store: sqlite, namespace, throwOnErrors: true });
   keyv.on('error', () => undefined); // surfaced by throwOnErrors instead
-  const locks = new LocalLocks(lock);
+  const locks = claim.locks;
   const counters = new LocalCounters();
   return {
     keyv,
@@ -144,7 +145,11 @@ function sqliteBackend(
       await keyv.get('__ping__');
     },
     close: async () => {
-      await sqlite.close();
+      try {
+        await sqlite.close();
+      } finally {
+        claim.release();
+      }
     },
   };
 }

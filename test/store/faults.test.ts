@@ -115,7 +115,8 @@ test('a replica paused past its lock lease cannot overwrite the change made afte
   const root = join(__dirname, '..', '..');
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, 'test/fixtures/pausedHolder.ts')],
+    // One process, so signals reach it (tsx's CLI would run it as a child that outlives a SIGKILL).
+    ['--import', 'tsx', join(root, 'test/fixtures/pausedHolder.ts')],
     {
       cwd: root,
       env: {
