@@ -108,12 +108,18 @@ const within = <T>(promise: Promise<T>, ms: number): Promise<T> => {
 
 const LOG_LEVELS = { debug: LogLevel.DEBUG, info: LogLevel.INFO, warn: LogLevel.WARN, error: LogLevel.ERROR };
 
-export function createKeyhouse(config: Config): Keyhouse {
-  const store = createDocumentStore({
+export interface KeyhouseOptions {
+  /** Wraps the store every part uses (tests count round trips through it). */
+  wrapStore?: (store: DocumentStore) => DocumentStore;
+}
+
+export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): Keyhouse {
+  const backend = createDocumentStore({
     dataDir: config.dataDir,
     namespace: config.storeNamespace,
     ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
   });
+  const store = options.wrapStore ? options.wrapStore(backend) : backend;
   const domain = createDomain(store, {
     configuredOwners: config.orgOwners,
     approvalTtlMs: config.approvalTtlMs,

@@ -1,0 +1,134 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/env';
+
+/** Keyhouse as `npm start` runs it, in its own process, so a crash shows as an exit. */
+export interface KeyhouseProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  stdout(): string;
+  stderr(): string;
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+export interface Launch {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code once the process exits. */
+  exited: Promise<number | null>;
+}
+
+export function launch(env: Record<string, string>): Launch {
+  const root = join(__dirname, '..', '..');
+  const child = spawn(
+    process.execPath,
+    // One process, so signals reach it (tsx's CLI would run it as a child that outlives a SIGKILL).
+    ['--import', 'tsx', join(root, 'src/main.ts')],
+    {
+      cwd: root,
+      // No developer .env may leak in: point dotenv at a file that does not exist.
+      env: { PATH: process.env.PATH ?? '', DOTENV_CONFIG_PATH: join(tempDir(), '.env'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Starts the process and waits for its "running" line. */
+export async function startKeyhouse(env: Record<string, string>): Promise<KeyhouseProcess> {
+  const run = launch(env);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Keyhouse did not start: ${run.stderr()}`)), 20_000);
+    const poll = setInterval(() => {
+      const match = /HTTP on port (\d+)/.exec(run.stdout());
+      if (match) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    }, 20);
+    void run.exited.then((code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(new Error(`Keyhouse exited with ${code}: ${run.stderr()}`));
+    });
+  });
+  let exited = false;
+  void run.exited.then(() => (exited = true));
+  return {
+    ...run,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    alive: () => !exited && run.child.exitCode === null,
+    async stop() {
+      if (exited) return;
+      run.child.kill('SIGKILL');
+      await run.exited;
+    },
+  };
+}
+
+export interface RawAnswer {
+  /** The status of the first response, if one came. */
+  status?: number;
+  /** Every status line received, in order (pipelined requests). */
+  statuses: number[];
+  text: string;
+  /** Milliseconds until the server closed the connection (or the wait ended). */
+  ms: number;
+}
+
+/**
+ * Writes raw bytes to the server and reads until it closes the connection or `waitMs` passes. Chunks
+ * with a delay are written one after the other (a slow client); `end` half-closes after writing.
+ */
+export function raw(
+  port: number,
+  chunks: (string | Buffer | { delayMs: number })[],
+  options: { waitMs?: number; end?: boolean } = {},
+): Promise<RawAnswer> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const statuses = [...text.matchAll(/HTTP\/1\.[01] (\d{3})/g)].map((m) => Number(m[1]));
+      resolve({ status: statuses[0], statuses, text, ms: Date.now() - started });
+    };
+    const timer = setTimeout(finish, options.waitMs ?? 5_000);
+    socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
+    socket.on('close', finish);
+    socket.on('error', finish);
+    socket.on('connect', () => {
+      void (async () => {
+        for (const chunk of chunks) {
+          if (done) return;
+          if (typeof chunk === 'object' && 'delayMs' in chunk) {
+            await new Promise((r) => setTimeout(r, chunk.delayMs));
+          } else {
+            socket.write(chunk);
+          }
+        }
+        if (options.end) socket.end();
+      })();
+    });
+  });
+}
+
+/** One request line and headers, closing the connection after the answer. */
+export const request = (method: string, target: string, headers: string[] = [], body = ''): string =>
+  `${method} ${target} HTTP/1.1\r\nHost: keyhouse.test\r\nConnection: close\r\n${headers.map((h) => `${h}\r\n`).join('')}${body ? `Content-Length: ${Buffer.byteLength(body)}\r\n` : ''}\r\n${body}`;

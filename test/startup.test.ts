@@ -1,0 +1,74 @@
+import { tempDir, uniqueNamespace } from './helpers/env';
+import { FakeSlack } from './helpers/fakeSlack';
+import { SIGNING_SECRET } from './helpers/slackUser';
+import { launch, startKeyhouse } from './http/keyhouseProcess';
+
+/** Start-up tells the truth: the real process, a fake Slack, and a store that may not be there. */
+const slack = new FakeSlack();
+beforeAll(() => slack.start());
+afterAll(() => slack.stop());
+afterEach(() => slack.failures.clear());
+
+const settings = (): Record<string, string> => ({
+  SLACK_BOT_TOKEN: 'xoxb-test',
+  SLACK_SIGNING_SECRET: SIGNING_SECRET,
+  SLACK_API_URL: slack.apiUrl,
+  PORT: '0',
+  ORG_OWNERS: 'UOWNER1',
+  DATA_DIR: tempDir(),
+  STORE_NAMESPACE: uniqueNamespace(),
+});
+
+test.each(['invalid_auth', 'token_revoked'])(
+  'a bot token Slack rejects (%s) stops start-up with one line naming SLACK_BOT_TOKEN',
+  async (error) => {
+    slack.failures.set('auth.test', error);
+    const run = launch(settings());
+    expect(await run.exited).toBe(1);
+    const lines = run.stderr().trim().split('\n');
+    expect(lines).toEqual([
+      `Keyhouse cannot start: SLACK_BOT_TOKEN was rejected by Slack (${error}): set it to a current token of your Slack app`,
+    ]);
+    expect(run.stdout()).not.toMatch(/running/i);
+  },
+  30_000,
+);
+
+test('a Slack that cannot be reached is one warning, and the app starts', async () => {
+  const keyhouse = await startKeyhouse({ ...settings(), SLACK_API_URL: 'http://127.0.0.1:1/api/' });
+  try {
+    expect(keyhouse.stderr()).toMatch(/^Slack could not check SLACK_BOT_TOKEN \(.+\): starting anyway/m);
+    expect(keyhouse.stderr()).not.toMatch(/\n\s+at /);
+    expect(keyhouse.stdout()).toMatch(/Keyhouse is running/);
+    expect((await fetch(`${keyhouse.url}/healthz`)).status).toBe(200);
+  } finally {
+    await keyhouse.stop();
+  }
+}, 30_000);
+
+test('a Redis that cannot be reached is one warning; the app runs, /readyz 503, /healthz 200', async () => {
+  const keyhouse = await startKeyhouse({ ...settings(), REDIS_URL: 'redis://:secret@127.0.0.1:1' });
+  try {
+    expect(keyhouse.stderr().trim().split('\n')).toContain(
+      'Storage is not reachable yet (Redis at 127.0.0.1:1): /readyz answers 503 until it does',
+    );
+    expect(keyhouse.stderr()).not.toContain('secret');
+    expect(keyhouse.stderr()).not.toMatch(/\n\s+at /);
+    expect((await fetch(`${keyhouse.url}/readyz`)).status).toBe(503);
+    expect((await fetch(`${keyhouse.url}/healthz`)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(keyhouse.alive()).toBe(true);
+  } finally {
+    await keyhouse.stop();
+  }
+}, 30_000);
+
+test('a good start prints no warning about Slack or storage', async () => {
+  const keyhouse = await startKeyhouse(settings());
+  try {
+    expect(keyhouse.stderr()).toBe('');
+    expect(slack.of('auth.test').length).toBeGreaterThanOrEqual(1);
+  } finally {
+    await keyhouse.stop();
+  }
+}, 30_000);
