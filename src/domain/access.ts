@@ -3,7 +3,7 @@ import type { Organization, Project, Role } from './model';
 
 /**
  * The one permission check. Every command, button and form asks `authorize` before it changes or
- * shows anything; refusals name the role needed and who holds it.
+ * shows anything; refusals name the role needed and, to those who may see the project, who holds it.
  */
 export type Permission =
   'organization.manage' | 'project.create' | 'project.view' | 'project.manage' | 'key.add' | 'key.request';
@@ -78,6 +78,14 @@ export function authorize(
       : 'This organization has no owners yet: whoever runs Keyhouse sets them with `ORG_OWNERS`.';
   if (permission === 'organization.manage' || permission === 'project.create' || !project) {
     throw new DomainError('forbidden', `${DOING[permission]} is for organization owners. ${ownersText}`);
+  }
+  // Who holds a role on a project is for those who may see it: anyone else learns only who can let them in.
+  if (!can(context, userId, 'project.view', project)) {
+    throw new DomainError(
+      'forbidden',
+      `${DOING[permission]} needs a role on that project, and you have none. ` +
+        (owners.length > 0 ? `Organization owners can give you one: ${mentions(owners)}.` : ownersText),
+    );
   }
   const needed = NEEDED[permission] ?? 'admin';
   const holders = Object.entries(project.members)

@@ -77,7 +77,7 @@ export class KeyService {
   async add(actor: Actor, projectReference: string, input: AddKeyInput): Promise<AddKeyOutcome> {
     const candidate = this.check(input);
     const outcome = await this.workspaces.mutate(actor.teamId, async (tx): Promise<AddKeyOutcome> => {
-      const project = await tx.project(projectReference);
+      const project = await tx.project(projectReference, actor.userId);
       const direct = can(tx.context, actor.userId, 'key.add', project);
       if (!direct) authorize(tx.context, actor.userId, 'key.request', project);
       const { parsed } = candidate;
@@ -144,7 +144,7 @@ export class KeyService {
     projectReference: string,
   ): Promise<{ project: Project; keys: SshKey[]; now: Date }> {
     const organization = await this.workspaces.organization(actor.teamId);
-    const project = await this.workspaces.project(organization, projectReference);
+    const project = await this.workspaces.project(organization, projectReference, actor.userId);
     authorize(this.workspaces.context(organization), actor.userId, 'project.view', project);
     return { project, keys: project.keys, now: this.workspaces.now() };
   }
@@ -177,7 +177,7 @@ export class KeyService {
     change: KeyChange,
   ): Promise<{ key: SshKey; project: Project }> {
     return this.workspaces.mutate(actor.teamId, async (tx) => {
-      const project = await tx.project(projectReference);
+      const project = await tx.project(projectReference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
       const key = findKey(project, keyReference);
       if (change === 'remove') {

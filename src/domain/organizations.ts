@@ -130,7 +130,7 @@ export class OrganizationService {
     const stream = options.stream ?? 'security';
     const page = options.page ?? 1;
     if (projectReference !== undefined) {
-      const project = await this.workspaces.project(organization, projectReference);
+      const project = await this.workspaces.project(organization, projectReference, actor.userId);
       authorize(context, actor.userId, 'project.view', project);
       const trail = await this.workspaces.auditTrail(
         organization,

@@ -50,7 +50,7 @@ export class ProjectService {
   async show(actor: Actor, reference: string): Promise<ProjectView> {
     const organization = await this.workspaces.organization(actor.teamId);
     const context = this.workspaces.context(organization);
-    const project = await this.workspaces.project(organization, reference);
+    const project = await this.workspaces.project(organization, reference, actor.userId);
     authorize(context, actor.userId, 'project.view', project);
     // The latest check-ins of the instances a dashboard can show, in one round trip.
     const instances = project.resources.filter((r) => r.type === 'instance').slice(-MAX_INSTANCES_SHOWN);
@@ -111,7 +111,7 @@ export class ProjectService {
   ): Promise<{ project: Project; previousName: string }> {
     const name = validateProjectName(rawName);
     return this.workspaces.mutate(actor.teamId, async (tx) => {
-      const project = await tx.project(reference);
+      const project = await tx.project(reference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
       const previousName = project.name;
       if (previousName === name) throw invalid(`Project *${name}* already has that name.`);
@@ -128,7 +128,7 @@ export class ProjectService {
   /** Deletes an empty, non-default project; `confirmation` must repeat its name. */
   async delete(actor: Actor, reference: string, confirmation: string): Promise<Project> {
     return this.workspaces.mutate(actor.teamId, async (tx) => {
-      const project = await tx.project(reference);
+      const project = await tx.project(reference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
       assertDeletable(project);
       if (nameKey(confirmation) !== nameKey(project.name)) {
@@ -167,7 +167,7 @@ export class ProjectService {
       throw invalid('Pick a channel for approval requests.', 'approvals_channel');
     }
     return this.workspaces.mutate(actor.teamId, async (tx) => {
-      const project = await tx.project(reference);
+      const project = await tx.project(reference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
       const changed: string[] = [];
       if (description !== undefined && description !== project.description) {
@@ -201,7 +201,7 @@ export class ProjectService {
       throw invalid(`\`${role.slice(0, 20)}\` is not a role. Roles: \`admin\`, \`member\`, \`viewer\`.`);
     }
     return this.workspaces.mutate(actor.teamId, async (tx) => {
-      const project = await tx.project(reference);
+      const project = await tx.project(reference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
       project.members[userId] = role as Role;
       tx.record(
@@ -214,7 +214,7 @@ export class ProjectService {
 
   async revoke(actor: Actor, reference: string, userId: string): Promise<Project> {
     return this.workspaces.mutate(actor.teamId, async (tx) => {
-      const project = await tx.project(reference);
+      const project = await tx.project(reference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
       if (!project.members[userId]) {
         throw new DomainError('not_found', `<@${userId}> has no role on project *${project.name}*.`);

@@ -20,7 +20,7 @@ export class ResourceService {
     const name = validateResourceName(rawName);
     const zone = rawZone !== undefined ? validateLocation(rawZone) : undefined;
     return this.workspaces.mutate(actor.teamId, async (tx) => {
-      const project = await tx.project(projectReference);
+      const project = await tx.project(projectReference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
       if (project.resources.some((r) => r.type === type && nameKey(r.name) === nameKey(name))) {
         throw new DomainError('conflict', `Project *${project.name}* already has a ${type} named *${name}*.`);
@@ -55,7 +55,7 @@ export class ResourceService {
   ): Promise<{ resource: Resource; project: Project }> {
     const type = validateResourceType(rawType);
     return this.workspaces.mutate(actor.teamId, async (tx) => {
-      const project = await tx.project(projectReference);
+      const project = await tx.project(projectReference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
       const resource = project.resources.find((r) => r.type === type && nameKey(r.name) === nameKey(rawName));
       if (!resource) {

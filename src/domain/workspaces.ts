@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AccessContext } from './access';
+import { type AccessContext, can, isOwner, ownersOf } from './access';
 import { DomainError } from './errors';
 import type {
   AuditEntry,
@@ -171,29 +171,94 @@ export class Workspaces {
     return organization;
   }
 
-  /** Finds a project of the organization by ID or name (case-insensitive), or says what is close. */
+  /**
+   * Finds a project of the organization by ID or name (case-insensitive), or says what is close. Not
+   * knowing who asks, it suggests a name only where every member may see every project.
+   */
   findProject(organization: Organization, reference: string): ProjectSummary {
-    const wanted = reference.trim();
-    if (wanted === '') {
-      throw new DomainError('invalid_input', 'Name a project. `/project list` shows them all.');
-    }
-    const found =
-      organization.projects.find((p) => p.id === wanted.toLowerCase()) ??
-      organization.projects.find((p) => nameKey(p.name) === nameKey(wanted));
+    const found = this.lookup(organization, reference);
     if (found) return found;
-    throw notFound(
+    throw this.missing(organization, reference);
+  }
+
+  /** `seesAll`: whoever asks may see every project, so any name may be suggested. */
+  private missing(
+    organization: Organization,
+    reference: string,
+    seesAll = organization.settings.defaultRole === 'viewer',
+  ): DomainError {
+    const visibleToAll = seesAll;
+    return notFound(
       'There is no project',
-      wanted,
-      organization.projects.map((p) => p.name),
-      '`/project list` shows them all.',
+      reference.trim(),
+      visibleToAll ? organization.projects.map((p) => p.name) : [],
+      visibleToAll ? '`/project list` shows them all.' : '`/project list` shows the ones you can see.',
     );
   }
 
-  async project(organization: Organization, reference: string): Promise<Project> {
-    const summary = this.findProject(organization, reference);
+  private lookup(organization: Organization, reference: string): ProjectSummary | undefined {
+    const wanted = reference.trim();
+    if (wanted === '') {
+      throw new DomainError('invalid_input', 'Name a project. `/project list` shows the ones you can see.');
+    }
+    return (
+      organization.projects.find((p) => p.id === wanted.toLowerCase()) ??
+      organization.projects.find((p) => nameKey(p.name) === nameKey(wanted))
+    );
+  }
+
+  /**
+   * The answer to someone who named a project that does not exist or that they may not see: the same
+   * either way, suggesting only names they may see (or, if they see none, who can let them in).
+   */
+  async notVisible(organization: Organization, reference: string, viewer: string): Promise<DomainError> {
+    const context = this.context(organization);
+    if (organization.settings.defaultRole === 'viewer' || isOwner(context, viewer)) {
+      return this.missing(organization, reference, true);
+    }
+    // Membership lives in each project: one round trip, on this refusal path only.
+    const projects = await this.store.getMany<Project>(
+      organization.projects.map((p) => documentKeys.project(p.id)),
+    );
+    const visible = projects
+      .filter((p): p is Project => !!p && can(context, viewer, 'project.view', p))
+      .map((p) => p.name);
+    if (visible.length === 0) {
+      const owners = ownersOf(context);
+      return new DomainError(
+        'forbidden',
+        'You cannot see any project yet. ' +
+          (owners.length > 0
+            ? `Organization owners can give you a role: ${owners.map((u) => `<@${u}>`).join(', ')}.`
+            : 'This organization has no owners yet: whoever runs Keyhouse sets them with `ORG_OWNERS`.'),
+      );
+    }
+    return notFound(
+      'There is no project you can see named',
+      reference.trim(),
+      visible,
+      '`/project list` shows the ones you can see.',
+    );
+  }
+
+  /** A project by reference; with `viewer`, only one they may see (else the same answer as a missing one). */
+  async project(organization: Organization, reference: string, viewer?: string): Promise<Project> {
+    const summary =
+      viewer === undefined ? this.findProject(organization, reference) : this.lookup(organization, reference);
+    if (!summary) throw await this.notVisible(organization, reference, viewer as string);
     const project = await this.store.get<Project>(documentKeys.project(summary.id));
     if (!project) throw new DomainError('not_found', `Project *${summary.name}* was just deleted.`);
+    if (viewer !== undefined && !can(this.context(organization), viewer, 'project.view', project)) {
+      throw await this.notVisible(organization, reference, viewer);
+    }
     return project;
+  }
+
+  /** Looks a project up for a transaction (see `project`). */
+  lookupProject(organization: Organization, reference: string, viewer?: string): ProjectSummary | undefined {
+    return viewer === undefined
+      ? this.findProject(organization, reference)
+      : this.lookup(organization, reference);
   }
 
   async auditLog(organization: Organization): Promise<Required<AuditLog>> {
@@ -318,14 +383,21 @@ export class Transaction {
     this.at = workspaces.now().toISOString();
   }
 
-  /** Reads a project and, in the same round trip, the audit log the change will append to. */
-  async project(reference: string): Promise<Project> {
-    const summary = this.workspaces.findProject(this.organization, reference);
+  /**
+   * Reads a project and, in the same round trip, the audit log the change will append to. With
+   * `viewer`, only a project they may see: any other is answered as if it did not exist.
+   */
+  async project(reference: string, viewer?: string): Promise<Project> {
+    const summary = this.workspaces.lookupProject(this.organization, reference, viewer);
+    if (!summary) throw await this.workspaces.notVisible(this.organization, reference, viewer as string);
     const [project, audit] = await this.workspaces.store.getMany<Project | AuditLog>([
       documentKeys.project(summary.id),
       documentKeys.audit(this.organization.id),
     ]);
     if (!project) throw new DomainError('not_found', `Project *${summary.name}* was just deleted.`);
+    if (viewer !== undefined && !can(this.context, viewer, 'project.view', project as Project)) {
+      throw await this.workspaces.notVisible(this.organization, reference, viewer);
+    }
     if (!this.auditRead) {
       this.audit = audit as AuditLog | undefined;
       this.auditRead = true;

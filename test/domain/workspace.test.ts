@@ -361,8 +361,8 @@ describe('organization settings', () => {
     await domain.projects.create(owner, 'secret');
     await domain.organizations.updateSettings(owner, 'default-role', 'none');
     expect((await domain.projects.list(bob)).projects).toEqual([]);
-    expect((await refusal(domain.projects.show(bob, 'secret'))).message).toMatch(
-      /Viewing this project needs the \*viewer\* role/,
+    expect((await refusal(domain.projects.show(bob, 'secret'))).message).toBe(
+      'You cannot see any project yet. Organization owners can give you a role: <@UOWNER1>.',
     );
   });
 });

@@ -115,6 +115,34 @@ describe('the audit trail keeps what matters', () => {
   });
 });
 
+describe('nothing about hidden projects leaks', () => {
+  test('with default-role none, someone without a role gets no project names and no admin names', async () => {
+    expect(await say(OWNER_ID, '/org', 'set default-role none')).toMatch(/`default-role` is now `none`/);
+    const payroll = await domain.projects.create(owner, 'payroll-2025');
+    await domain.projects.grant(owner, 'payroll-2025', 'UPAT', 'admin');
+    const answers = [
+      await say('UERIN', '/project', 'show payroll'),
+      await say('UERIN', '/project', 'dashboard payroll-2025'),
+      await say('UERIN', '/project', `grant ${payroll.id} <@UERIN|erin> admin`),
+      await say('UERIN', '/project', `token ${payroll.id}`),
+      await say('UERIN', '/sshkey', `list ${payroll.id}`),
+      await say('UERIN', '/org', `audit ${payroll.id}`),
+    ];
+    expect(answers[0]).toMatch(
+      /You cannot see any project yet. Organization owners can give you a role: <@UOWNER1>/,
+    );
+    answers.forEach((answer, i) => {
+      expect(answer).not.toContain('UPAT');
+      // Only where it was typed is the name echoed back.
+      if (i !== 1) expect(answer).not.toContain('payroll-2025');
+    });
+    // A member of web is offered web, never the hidden project.
+    const alice = await say('UALICE', '/project', 'show payrol');
+    expect(alice).toMatch(/There is no project you can see named `payrol`/);
+    expect(alice).not.toContain('payroll-2025');
+  });
+});
+
 function expectWithinSlackLimits(body: Record<string, unknown>): void {
   const blocks = body.blocks as { type: string; text?: { text: string } }[];
   expect(blocks.length).toBeLessThanOrEqual(50);
