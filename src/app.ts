@@ -28,6 +28,7 @@ export interface Keyhouse {
 
 const SWEEP_INTERVAL_MS = 60_000;
 const SOCKET_RETRY_MS = 30_000;
+const SOCKET_WAIT_MS = 10_000;
 const CHECK_TIMEOUT_MS = 5_000;
 
 /** Start-up cannot go on; the message is one line naming the setting at fault. */
@@ -179,33 +180,51 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
   let stopping = false;
 
   /** Socket Mode: connects, and while Slack cannot be reached, tries again every 30 s. */
+  const retrySocket = (error: unknown) => {
+    logger.warn(
+      `Socket Mode could not connect to Slack (${slackError(error) ?? describe(error)}): trying again in ${SOCKET_RETRY_MS / 1000} s`,
+    );
+    socketRetry = setTimeout(() => {
+      socketRetry = undefined;
+      if (!stopping) app.start().then(() => logger.info('Socket Mode connected to Slack'), retrySocket);
+    }, SOCKET_RETRY_MS);
+    socketRetry.unref();
+  };
+
+  /**
+   * Socket Mode: connects; a rejected app token stops start-up, and a Slack that does not answer within
+   * a few seconds is a warning while the connection goes on trying in the background.
+   */
   const connectSocket = async (warnings: string[]): Promise<void> => {
-    try {
-      await app.start();
-    } catch (error) {
-      const code = slackError(error);
-      if (code && REJECTED.has(code)) {
-        throw new StartupError(
-          `SLACK_APP_TOKEN was rejected by Slack (${code}): set it to a current app-level token`,
-        );
-      }
-      const warning = `Socket Mode could not connect to Slack (${code ?? describe(error)}): trying again every ${SOCKET_RETRY_MS / 1000} s`;
-      warnings.push(warning);
-      const retry = () => {
-        socketRetry = undefined;
-        if (stopping) return;
-        app.start().then(
-          () => logger.info('Socket Mode connected to Slack'),
-          (again: unknown) => {
-            logger.warn(`Socket Mode could not connect to Slack: ${describe(again)}`);
-            socketRetry = setTimeout(retry, SOCKET_RETRY_MS);
-            socketRetry.unref();
-          },
-        );
-      };
-      socketRetry = setTimeout(retry, SOCKET_RETRY_MS);
-      socketRetry.unref();
+    const connecting = app.start().then(
+      () => ({ connected: true as const }),
+      (error: unknown) => ({ connected: false as const, error }),
+    );
+    const first = await within(connecting, SOCKET_WAIT_MS).catch(() => undefined);
+    if (first === undefined) {
+      warnings.push(
+        `Socket Mode is still connecting to Slack after ${SOCKET_WAIT_MS / 1000} s: Slack events arrive once it does`,
+      );
+      void connecting.then((later) => {
+        if (!later.connected) retrySocket(later.error);
+      });
+      return;
     }
+    if (first.connected) return;
+    const code = slackError(first.error);
+    if (code && REJECTED.has(code)) {
+      throw new StartupError(
+        `SLACK_APP_TOKEN was rejected by Slack (${code}): set it to a current app-level token`,
+      );
+    }
+    warnings.push(
+      `Socket Mode could not connect to Slack (${code ?? describe(first.error)}): trying again every ${SOCKET_RETRY_MS / 1000} s`,
+    );
+    socketRetry = setTimeout(() => {
+      socketRetry = undefined;
+      if (!stopping) app.start().then(() => logger.info('Socket Mode connected to Slack'), retrySocket);
+    }, SOCKET_RETRY_MS);
+    socketRetry.unref();
   };
 
   return {

@@ -72,3 +72,14 @@ test('a good start prints no warning about Slack or storage', async () => {
     await keyhouse.stop();
   }
 }, 30_000);
+
+test('in Socket Mode, an app token Slack rejects stops start-up naming SLACK_APP_TOKEN', async () => {
+  slack.failures.set('apps.connections.open', 'invalid_auth');
+  const run = launch({ ...settings(), SLACK_APP_TOKEN: 'xapp-test' });
+  expect(await run.exited).toBe(1);
+  expect(run.stderr()).toMatch(
+    /^Keyhouse cannot start: SLACK_APP_TOKEN was rejected by Slack \(invalid_auth\): set it to a current app-level token$/m,
+  );
+  expect(run.stderr()).not.toMatch(/\n\s+at /);
+  expect(run.stdout()).not.toMatch(/running/i);
+}, 30_000);
