@@ -51,7 +51,7 @@ export const isWellFormedProjectId = (projectId: string): boolean => UUID.test(p
 export interface TokenIndex {
   tokens: { id: string; hash: string }[];
 }
-export const tokenIndexKey = (projectId: string): string => `tokens:${projectId}`;
+export const tokenIndexKey = documentKeys.tokenIndex;
 const tokenIndexOf = (project: Project): TokenIndex => ({
   tokens: (project.tokens ?? []).map(({ id, hash }) => ({ id, hash })),
 });

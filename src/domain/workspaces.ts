@@ -75,6 +75,8 @@ export const documentKeys = {
   expiryIndex: () => 'keys:expiring',
   checkIn: (projectId: string, resourceId: string) => `checkin:${projectId}:${resourceId}`,
   tokenUse: (projectId: string, tokenId: string) => `tokenuse:${projectId}:${tokenId}`,
+  /** The hashes of a project's delivery tokens, checked before the project is read. */
+  tokenIndex: (projectId: string) => `tokens:${projectId}`,
 };
 
 export interface WorkspaceOptions {
@@ -520,10 +522,13 @@ export class Transaction {
       // Last: a new project's document exists before the index names it.
       sets.push({ key: documentKeys.organization(this.organization.teamId), value: this.organization });
     }
-    // Deleted projects go after the index stops naming them.
+    // Deleted projects (and their token hashes) go after the index stops naming them.
     await store.write({
       set: sets,
-      delete: [...[...this.removed].map((id) => documentKeys.project(id)), ...deletes],
+      delete: [
+        ...[...this.removed].flatMap((id) => [documentKeys.project(id), documentKeys.tokenIndex(id)]),
+        ...deletes,
+      ],
     });
   }
 }

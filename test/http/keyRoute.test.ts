@@ -191,6 +191,19 @@ describe('authenticate before reading', () => {
   });
 });
 
+test('deleting a project removes its token hashes with it', async () => {
+  const run = await start();
+  try {
+    const web = await projectWithToken(run.keyhouse, 'web');
+    expect(await run.keyhouse.store.get(tokenIndexKey(web.id))).toBeDefined();
+    await run.keyhouse.domain.projects.delete(owner, 'web', 'web');
+    expect(await run.keyhouse.store.get(tokenIndexKey(web.id))).toBeUndefined();
+    expect((await fetchKeys(run.url, web.id, web.token)).status).toBe(401);
+  } finally {
+    await run.stop();
+  }
+});
+
 describe('rate limits', () => {
   test('past the per-address budget: 429 with Retry-After, and the body says so', async () => {
     const run = await start({ KEY_RATE_LIMIT_PER_IP: '5' });
