@@ -28,7 +28,7 @@ const MAX_DEPTH = 3;
 const MARKERS: RegExp[] = [
   // PEM, PKCS#8, OpenSSH, SSH2 (ssh.com) and PGP private blocks, even with one of their lines cut off.
   /(?:BEGIN|END)[A-Z0-9 +]{0,40}PRIVATE[ +]KEY/,
-  /PRIVATE[ +]KEY(?:-----| ----|[ +]BLOCK)/,
+  /PRIVATE[ +]KEY(?:-----|[ +]BLOCK-)/,
   /PuTTY-User-Key-File-\d/i,
   /Private-(?:Lines|MAC):/i,
   /Proc-Type:[ +]*4,ENCRYPTED/i,
@@ -38,7 +38,8 @@ const MARKERS: RegExp[] = [
 
 // A JWK is private when it has `d` (EC, OKP, RSA private exponent) next to `kty`.
 const JWK_KTY = /["']?\bkty["']?\s*:/;
-const JWK_D = /["']?\bd["']?\s*:\s*["']?[A-Za-z0-9_-]{20,}/;
+// `d` holds a base64url number of 32+ characters (a 256-bit scalar is 43), quoted as JSON or JS writes it.
+const JWK_D = /(?:["']d["']|\bd)\s*:\s*["'][A-Za-z0-9_-]{32,}["']/;
 
 const OPENSSH_MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
 
