@@ -189,6 +189,15 @@ describe('public keys and ordinary text are not private keys', () => {
     ['a commit hash and a UUID', () => 'fixed in 4ffaa13e0b9c2d1f8a7e6b5c4d3e2f1a0b9c8d7e, ticket 3f2a…'],
     ['a URL', () => 'https://hooks.slack.com/commands/T0001/1234567890/AbCdEfGhIjKlMnOpQrStUvWx'],
     ['unicode', () => 'Zugang für 東京 チーム — ключ 🔑 ‘quoted’ “twice”'],
+    [
+      'shouting PRIVATE KEY next to a public key block',
+      () => `lost my PRIVATE KEY ${keys.exportPublic(keys.generate('ed25519'), 'RFC4716')}`,
+    ],
+    [
+      'a public JWK next to a word d: and a long word',
+      () =>
+        `${JSON.stringify(nodePair('ec').publicKey.export({ format: 'jwk' }))} d: sk-ecdsa-sha2-nistp256@openssh.com`,
+    ],
   ];
 
   test.each(publicInputs)('%s', (_name, make) => {
