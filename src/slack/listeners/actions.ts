@@ -6,14 +6,13 @@ import { ACTION, FIELD, HOME_TABS, type HomeTab } from '../ids';
 import { renderDashboard } from '../render/dashboard';
 import { clip, LIMITS } from '../render/limits';
 import { renderAddKeyModal } from '../render/modals';
-import { actorOf, errorMessage, guardPrivateKeys } from './common';
+import { actorOf, errorMessage } from './common';
 import { publishHome } from './home';
 
 /** Buttons on dashboards and App Home, and the options of the project picker. */
 export function registerActions(app: App, domain: Domain, publicUrl: string): void {
   app.action<BlockAction<ButtonAction>>(
     ACTION.dashboardRefresh,
-    guardPrivateKeys,
     async ({ ack, body, action, respond, client, logger }) => {
       await ack();
       const actor = actorOf(body);
@@ -47,7 +46,6 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
 
   app.action<BlockAction<ButtonAction>>(
     ACTION.dashboardAddKey,
-    guardPrivateKeys,
     async ({ ack, body, action, respond, client, logger }) => {
       await ack();
       const actor = actorOf(body);
@@ -72,7 +70,6 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
 
   app.action<BlockAction<ButtonAction>>(
     new RegExp(`^${ACTION.homeTab}_`),
-    guardPrivateKeys,
     async ({ ack, body, action, client, logger }) => {
       await ack();
       const tab = (HOME_TABS as readonly string[]).includes(action.value ?? '')
@@ -86,7 +83,6 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
 
   app.action<BlockAction<ButtonAction>>(
     ACTION.homeOpenProject,
-    guardPrivateKeys,
     async ({ ack, body, action, client, logger }) => {
       await ack();
       await publishHome(client, domain, actorOf(body), { projectId: action.value ?? '' }, publicUrl).catch(
@@ -96,7 +92,7 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
   );
 
   // More than 100 projects: the add-key form's picker asks for options as the user types.
-  app.options<'block_suggestion'>(FIELD.project, guardPrivateKeys, async ({ ack, body, options }) => {
+  app.options<'block_suggestion'>(FIELD.project, async ({ ack, body, options }) => {
     const actor: Actor = { teamId: body.team?.id ?? '', userId: body.user.id };
     const query = nameKey(options.value ?? '');
     const { projects } = await domain.projects.list(actor);

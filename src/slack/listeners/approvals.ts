@@ -11,7 +11,7 @@ import {
   renderRequestSent,
 } from '../render/approvals';
 import type { Message } from '../render/messages';
-import { actorOf, errorMessage, fieldErrors, guardPrivateKeys, inputValue } from './common';
+import { actorOf, errorMessage, fieldErrors, inputValue } from './common';
 import { publishHome } from './home';
 
 /**
@@ -97,7 +97,6 @@ async function tellClicker(
 export function registerApprovals(app: App, domain: Domain, publicUrl: string): void {
   app.action<BlockAction<ButtonAction>>(
     ACTION.approve,
-    guardPrivateKeys,
     async ({ ack, body, action, respond, client, logger }) => {
       await ack();
       const actor = actorOf(body);
@@ -122,7 +121,6 @@ export function registerApprovals(app: App, domain: Domain, publicUrl: string): 
 
   app.action<BlockAction<ButtonAction>>(
     ACTION.deny,
-    guardPrivateKeys,
     async ({ ack, body, action, respond, client, logger }) => {
       await ack();
       try {
@@ -134,7 +132,7 @@ export function registerApprovals(app: App, domain: Domain, publicUrl: string): 
     },
   );
 
-  app.view(CALLBACK.denyRequest, guardPrivateKeys, async ({ ack, view, body, client, logger }) => {
+  app.view(CALLBACK.denyRequest, async ({ ack, view, body, client, logger }) => {
     const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
     let requestId = '';
     try {

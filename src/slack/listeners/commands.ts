@@ -6,7 +6,7 @@ import { projectCommand } from '../commands/project';
 import { sshkeyCommand } from '../commands/sshkey';
 import type { CommandHandler } from '../commands/types';
 import { deliverRequest } from './approvals';
-import { errorMessage, guardPrivateKeys } from './common';
+import { errorMessage } from './common';
 
 const COMMANDS: Record<string, CommandHandler> = {
   '/org': orgCommand,
@@ -16,7 +16,7 @@ const COMMANDS: Record<string, CommandHandler> = {
 
 export function registerCommands(app: App, domain: Domain, publicUrl: string): void {
   for (const [name, handler] of Object.entries(COMMANDS)) {
-    app.command(name, guardPrivateKeys, async ({ command, ack, respond, client, logger }) => {
+    app.command(name, async ({ command, ack, respond, client, logger }) => {
       await ack();
       const actor: Actor = { teamId: command.team_id, userId: command.user_id };
       try {

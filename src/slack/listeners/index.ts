@@ -3,11 +3,14 @@ import type { Domain } from '../../domain';
 import { registerActions } from './actions';
 import { registerApprovals } from './approvals';
 import { registerCommands } from './commands';
+import { guardPrivateKeys } from './common';
 import { registerHome } from './home';
 import { registerViews } from './views';
 
 /** Every Slack listener: thin, each parses its input, calls one use case and renders the result. */
 export function registerListeners(app: App, domain: Domain, publicUrl: string): void {
+  // First, for every request: a pasted private key stops here, before any listener sees it.
+  app.use(guardPrivateKeys);
   registerCommands(app, domain, publicUrl);
   registerViews(app, domain);
   registerActions(app, domain, publicUrl);

@@ -5,11 +5,11 @@ import { CALLBACK, FIELD } from '../ids';
 import { escapeText } from '../render/format';
 import { decodeMetadata, renderKeyAddedModal, renderKeyRequestedModal } from '../render/modals';
 import { deliverRequest } from './approvals';
-import { fieldErrors, guardPrivateKeys, inputValue, notify } from './common';
+import { fieldErrors, inputValue, notify } from './common';
 
 /** Form submissions: validate through the domain, answer field errors in place, or close and confirm. */
 export function registerViews(app: App, domain: Domain): void {
-  app.view(CALLBACK.deleteProject, guardPrivateKeys, async ({ ack, view, body, logger }) => {
+  app.view(CALLBACK.deleteProject, async ({ ack, view, body, logger }) => {
     const metadata = decodeMetadata(view.private_metadata);
     const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
     try {
@@ -30,7 +30,7 @@ export function registerViews(app: App, domain: Domain): void {
     }
   });
 
-  app.view(CALLBACK.createProject, guardPrivateKeys, async ({ ack, view, body, logger }) => {
+  app.view(CALLBACK.createProject, async ({ ack, view, body, logger }) => {
     const metadata = decodeMetadata(view.private_metadata);
     const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
     try {
@@ -51,7 +51,7 @@ export function registerViews(app: App, domain: Domain): void {
     }
   });
 
-  app.view(CALLBACK.addKey, guardPrivateKeys, async ({ ack, view, body, client, logger }) => {
+  app.view(CALLBACK.addKey, async ({ ack, view, body, client, logger }) => {
     const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
     const optional = (field: string) => inputValue(view, field).trim() || undefined;
     try {
@@ -80,7 +80,7 @@ export function registerViews(app: App, domain: Domain): void {
     }
   });
 
-  app.view(CALLBACK.projectSettings, guardPrivateKeys, async ({ ack, view, body, logger }) => {
+  app.view(CALLBACK.projectSettings, async ({ ack, view, body, logger }) => {
     const metadata = decodeMetadata(view.private_metadata);
     const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
     try {
