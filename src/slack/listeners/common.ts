@@ -76,8 +76,8 @@ const holdsPrivateKey = (value: unknown): boolean => containsPrivateKeyMaterial(
 
 /**
  * The one Slack-edge guard against pasted private keys, run first for every request (`app.use` in
- * listeners/index.ts, so a listener added later is covered too): a slash command's whole text, every field of a submitted form, the values of a clicked
- * action, a picker's typed search. On a match nothing else runs: nothing is stored, and the answer
+ * listeners/index.ts, so a listener added later is covered too): a slash command's whole text, every
+ * field of a submitted form, the values of a clicked action, a picker's typed search. On a match nothing else runs: nothing is stored, and the answer
  * is the private-key warning, never the input (a form gets it on the field that held the key).
  */
 export const guardPrivateKeys: Middleware<AnyMiddlewareArgs> = async (args) => {
