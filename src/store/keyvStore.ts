@@ -7,13 +7,7 @@ import { DomainError, isDomainError } from '../domain/errors';
 import type { DocumentStore, DocumentWrite } from '../domain/storage';
 import { claimDataDir } from './dataDirClaim';
 import { withDeadline } from './deadline';
-import {
-  busy,
-  DEFAULT_LOCK_OPTIONS,
-  type LockOptions,
-  type RedisLockClient,
-  RedisLocks,
-} from './locks';
+import { busy, DEFAULT_LOCK_OPTIONS, type LockOptions, type RedisLockClient, RedisLocks } from './locks';
 
 export const STORAGE_UNAVAILABLE =
   'Storage is unavailable right now, so nothing was changed. Try again in a minute; if it persists, tell whoever runs Keyhouse.';
