@@ -1,3 +1,4 @@
+import { code } from './render/format';
 import { invalid } from '../domain/errors';
 
 /**
@@ -86,12 +87,12 @@ export function tokenize(raw: string): Token[] {
 /** A token as a user reference, or a refusal that says how to mention someone. */
 export function expectUser(token: Token | undefined, usage: string): string {
   if (token?.kind === 'user') return token.value;
-  throw invalid(`Mention the person with \`@\`, so Slack turns it into a mention. Usage: \`${usage}\``);
+  throw invalid(`Mention the person with \`@\`, so Slack turns it into a mention. Usage: ${code(usage)}`);
 }
 
 export function expectChannel(token: Token | undefined, usage: string): string {
   if (token?.kind === 'channel') return token.value;
-  throw invalid(`Mention the channel with \`#\`, so Slack turns it into a link. Usage: \`${usage}\``);
+  throw invalid(`Mention the channel with \`#\`, so Slack turns it into a link. Usage: ${code(usage)}`);
 }
 
 export interface Flags {
@@ -114,7 +115,7 @@ export function readFlags(tokens: Token[], from: number, known: readonly string[
     const name = flag[1] as string;
     if (!known.includes(name)) {
       throw invalid(
-        `Unknown option \`--${name}\`. Options: ${known.map((k) => `\`--${k}\``).join(', ')}. Usage: \`${usage}\``,
+        `Unknown option \`--${name}\`. Options: ${known.map((k) => `\`--${k}\``).join(', ')}. Usage: ${code(usage)}`,
       );
     }
     if (flag[2] !== undefined) {
@@ -123,7 +124,7 @@ export function readFlags(tokens: Token[], from: number, known: readonly string[
       continue;
     }
     const value = tokens[i + 1];
-    if (!value) throw invalid(`\`--${name}\` needs a value. Usage: \`${usage}\``);
+    if (!value) throw invalid(`\`--${name}\` needs a value. Usage: ${code(usage)}`);
     values[name] = value.value;
     i += 2;
   }

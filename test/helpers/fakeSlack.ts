@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { lintCall } from './slackLint';
 
 /**
  * A local stand-in for Slack's servers: the Web API (reached through SLACK_API_URL) and response_url.
@@ -32,6 +33,8 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 export class FakeSlack {
   readonly calls: RecordedCall[] = [];
+  /** What Slack would have refused or rendered wrongly (the test fails on any; see slackLint.ts). */
+  readonly violations: string[] = [];
   private server: Server | undefined;
   private port = 0;
   private counter = 0;
@@ -50,6 +53,8 @@ export class FakeSlack {
           ? 'respond'
           : (path.replace(/^\/api\//, '').split('?')[0] ?? '');
         this.calls.push({ method, path, body });
+        // Strict, as Slack is: every payload is checked against Slack's Block Kit rules.
+        this.violations.push(...lintCall(method, body));
         for (const wake of this.waiters.splice(0)) wake();
         const failure = this.failures.get(method);
         // Web API errors come with 200; a dead response_url answers 404.

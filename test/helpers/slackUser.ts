@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { FakeSlack, RecordedCall } from './fakeSlack';
+import { type AckSource, lintAnswer } from './slackLint';
 
 export const SIGNING_SECRET = 'test-signing-secret';
 
@@ -17,12 +18,15 @@ export function visibleText(body: Record<string, unknown>): string {
   };
   walk(body.blocks ?? body.view ?? []);
   if (typeof body.text === 'string') texts.unshift(body.text);
-  return texts.join('\n');
+  // As Slack shows it: the three escaped characters read as themselves.
+  return texts.join('\n').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
 export interface HttpAnswer {
   status: number;
   body: string;
+  /** How long the app took to answer. */
+  ms: number;
   json: () => Record<string, unknown>;
 }
 
@@ -33,6 +37,7 @@ export async function signedPost(
   contentType: string,
   options: { secret?: string; timestamp?: number } = {},
 ): Promise<HttpAnswer> {
+  const started = Date.now();
   const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
   const signature = `v0=${createHmac('sha256', options.secret ?? SIGNING_SECRET)
     .update(`v0:${timestamp}:${body}`)
@@ -50,6 +55,7 @@ export async function signedPost(
   return {
     status: response.status,
     body: text,
+    ms: Date.now() - started,
     json: () => (text ? (JSON.parse(text) as Record<string, unknown>) : {}),
   };
 }
@@ -84,6 +90,7 @@ export class SlackUser {
       trigger_id: triggerId,
     }).toString();
     const answer = await signedPost(this.baseUrl, body, 'application/x-www-form-urlencoded');
+    lintAnswer('command', answer);
     if (answer.status !== 200) throw new Error(`command answered ${answer.status}: ${answer.body}`);
     return this.slack.waitFor(
       (call) =>
@@ -142,6 +149,11 @@ export class SlackClientOf {
       new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
       'application/x-www-form-urlencoded',
     );
+    lintAnswer(
+      payload.type as AckSource,
+      answer,
+      payload.type === 'view_submission' ? payload.view : undefined,
+    );
     if (answer.status !== 200) throw new Error(`interaction answered ${answer.status}: ${answer.body}`);
     return answer;
   }
@@ -157,6 +169,7 @@ export class SlackClientOf {
       event,
     });
     const answer = await signedPost(this.baseUrl, body, 'application/json');
+    lintAnswer('event', answer);
     if (answer.status !== 200) throw new Error(`event answered ${answer.status}: ${answer.body}`);
   }
 

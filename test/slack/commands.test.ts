@@ -102,7 +102,7 @@ describe('/project', () => {
     expect(list).toMatch(/\*default\* _\(default\)_/);
     expect(list).toContain('*web team*');
     const show = await say(alice(), '/project', 'show "WEB TEAM"');
-    expect(show).toContain('Front-end &amp; API servers');
+    expect(show).toContain('Front-end & API servers'); // stored decoded, sent escaped, read as typed
     expect(show).toMatch(/Project ID:\* `[0-9a-f-]{36}`/);
   });
 

@@ -1,4 +1,5 @@
-import { ACTION, CALLBACK } from '../../src/slack/ids';
+import { ACTION } from '../../src/slack/ids';
+import { renderCreateProjectModal } from '../../src/slack/render/modals';
 import { startHarness, OWNER_ID, type Harness } from '../helpers/harness';
 import { RedisProcess } from '../helpers/redisServer';
 import { visibleText } from '../helpers/slackUser';
@@ -48,13 +49,12 @@ test('with Redis paused, commands, buttons, forms, the key route and /readyz all
     expect(visibleText(reply.body)).toContain(UNAVAILABLE);
 
     const form = await within(3000, () =>
-      harness.client(OWNER_ID).submitForm(
-        { callback_id: CALLBACK.createProject, private_metadata: '' },
-        {
+      harness
+        .client(OWNER_ID)
+        .submitForm(renderCreateProjectModal('C0GENERAL') as unknown as Record<string, unknown>, {
           name: 'from-form',
           description: '',
-        },
-      ),
+        }),
     );
     expect(JSON.stringify(form)).toContain(UNAVAILABLE);
 

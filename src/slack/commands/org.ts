@@ -1,3 +1,4 @@
+import { code } from '../render/format';
 import { renderHelp, renderUnknownSubcommand, USAGE } from '../render/help';
 import { plain, renderAudit, renderOrganization } from '../render/messages';
 import { invalid } from '../../domain/errors';
@@ -62,7 +63,7 @@ function auditArguments(tokens: Token[]): { project?: string; page: number; stre
     const token = tokens[i] as Token;
     const flag = token.quoted ? null : /^--([a-z-]+)(?:=(.*))?$/.exec(token.value);
     if (!flag) {
-      if (project !== undefined) throw invalid(`Name one project at most. Usage: \`${USAGE.org.audit}\``);
+      if (project !== undefined) throw invalid(`Name one project at most. Usage: ${code(USAGE.org.audit)}`);
       project = token.value;
     } else if (flag[1] === 'activity') {
       stream = 'activity';
@@ -70,11 +71,11 @@ function auditArguments(tokens: Token[]): { project?: string; page: number; stre
       const value = flag[2] ?? tokens[(i += 1)]?.value;
       page = Number(value);
       if (!value || !Number.isInteger(page) || page < 1) {
-        throw invalid(`\`--page\` takes a page number, like \`--page 2\`. Usage: \`${USAGE.org.audit}\``);
+        throw invalid(`\`--page\` takes a page number, like \`--page 2\`. Usage: ${code(USAGE.org.audit)}`);
       }
     } else {
       throw invalid(
-        `Unknown option \`--${flag[1]}\`. Options: \`--page\`, \`--activity\`. Usage: \`${USAGE.org.audit}\``,
+        `Unknown option \`--${flag[1]}\`. Options: \`--page\`, \`--activity\`. Usage: ${code(USAGE.org.audit)}`,
       );
     }
   }

@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import { authorizedKeysText, etagOf, servedKeys } from '../../domain/delivery';
 import type { CheckIn, DeliveryToken, Project } from '../../domain/model';
-import { escapeText, section, user, when } from './format';
+import { code, escapeText, section, user, when } from './format';
 import { fitLines } from './limits';
 import type { Message } from './messages';
 
@@ -45,7 +45,7 @@ export function renderTokenCreated(
 }
 
 export function renderTokenLines(tokens: DeliveryToken[]): string {
-  if (tokens.length === 0) return '_No tokens: `/project token <project>` creates one._';
+  if (tokens.length === 0) return `_No tokens: ${code('/project token <project>')} creates one._`;
   return (
     `*Tokens (${tokens.length})*\n` +
     fitLines(

@@ -7,7 +7,8 @@ export const escapeText = (text: string): string =>
 
 export const user = (id: string): string => (/^[UW][A-Z0-9]+$/.test(id) ? `<@${id}>` : escapeText(id));
 
-export const code = (text: string): string => `\`${text.replace(/`/g, "'")}\``;
+/** Inline code. Its text is escaped here, so placeholders such as `<project>` and user text show as typed. */
+export const code = (text: string): string => `\`${escapeText(text.replace(/`/g, "'"))}\``;
 
 /** Slack renders `<!date^…>` in each reader's own time zone. */
 export function when(iso: string): string {

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { context, header, section } from './format';
+import { code, context, escapeText, header, section } from './format';
 
 /** The grammar of every command, with examples: shown by `help` and next to errors. */
 export const USAGE = {
@@ -11,9 +11,10 @@ export const USAGE = {
     set: '/org set default-role viewer|none | /org set project-creators owners|everyone',
   },
   project: {
-    list: '/project list',
+    list: '/project list [--page N]',
     create: '/project create [name [description…]]',
     show: '/project show <project>',
+    members: '/project members <project> [--page N]',
     dashboard: '/project dashboard <project>',
     settings: '/project settings <project>',
     rename: '/project rename <project> <new name>',
@@ -28,7 +29,7 @@ export const USAGE = {
   sshkey: {
     form: '/sshkey add',
     add: '/sshkey add <project> [--name <name>] [--expires <8h|3d|YYYY-MM-DD>] [--reason "<text>"] <public key>',
-    list: '/sshkey list <project>',
+    list: '/sshkey list <project> [--page N]',
     remove: '/sshkey remove <project> <key name, fingerprint or ID>',
     disable: '/sshkey disable <project> <key name, fingerprint or ID>',
     enable: '/sshkey enable <project> <key name, fingerprint or ID>',
@@ -50,6 +51,7 @@ const EXAMPLES: Record<CommandName, string[]> = {
     '/project create "data team"',
     '/project show web',
     '/project dashboard web',
+    '/project members web --page 2',
     '/project rename web www',
     '/project grant web @alice admin',
     '/project channel web #web-approvals',
@@ -60,7 +62,7 @@ const EXAMPLES: Record<CommandName, string[]> = {
     '/sshkey add',
     '/sshkey add web ssh-ed25519 AAAAC3Nza… alice@laptop',
     '/sshkey add web --name oncall --expires 8h --reason "incident 42" ssh-ed25519 AAAA…',
-    '/sshkey list web',
+    '/sshkey list web --page 2',
     '/sshkey disable web alice@laptop',
     '/sshkey remove web SHA256:Vb4X…',
   ],
@@ -85,15 +87,15 @@ const NOTES: Record<CommandName, string> = {
 };
 
 export function renderHelp(command: CommandName): { text: string; blocks: KnownBlock[] } {
-  const usage = Object.values(USAGE[command]).map((line) => `\`${line}\``);
+  const usage = Object.values(USAGE[command]).map((line) => code(line));
   return {
     text: `/${command} help`,
     blocks: [
       header(`/${command}`),
       section(TITLES[command]),
       section(`*Usage*\n${usage.join('\n')}`),
-      section(`*Examples*\n${EXAMPLES[command].map((line) => `\`${line}\``).join('\n')}`),
-      context(NOTES[command]),
+      section(`*Examples*\n${EXAMPLES[command].map((line) => code(line)).join('\n')}`),
+      context(escapeText(NOTES[command])),
     ],
   };
 }
@@ -103,9 +105,9 @@ export function renderUnknownSubcommand(
   command: CommandName,
   given: string,
 ): { text: string; blocks: KnownBlock[] } {
-  const usage = Object.values(USAGE[command]).map((line) => `\`${line}\``);
+  const usage = Object.values(USAGE[command]).map((line) => code(line));
   const lead = given
-    ? `\`/${command}\` has no sub-command \`${given.slice(0, 30)}\`.`
+    ? `\`/${command}\` has no sub-command ${code(given.slice(0, 30))}.`
     : `What should \`/${command}\` do?`;
   const text = `${lead}\n${usage.join('\n')}\n\`/${command} help\` shows examples.`;
   return { text, blocks: [section(text)] };
