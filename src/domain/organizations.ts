@@ -9,6 +9,7 @@ export const AUDIT_PAGE_SHOWN = 20;
 export interface AuditView extends AuditTrailPage {
   stream: AuditStream;
   projectName?: string;
+  projectId?: string;
 }
 
 export interface OrganizationOverview {
@@ -139,7 +140,7 @@ export class OrganizationService {
         AUDIT_PAGE_SHOWN,
         project.id,
       );
-      return { ...trail, stream, projectName: project.name };
+      return { ...trail, stream, projectName: project.name, projectId: project.id };
     }
     authorize(context, actor.userId, 'organization.manage');
     return { ...(await this.workspaces.auditTrail(organization, stream, page, AUDIT_PAGE_SHOWN)), stream };

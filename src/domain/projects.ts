@@ -47,6 +47,14 @@ export class ProjectService {
     return { organization, projects: organization.projects.filter((p) => visible.has(p.id)) };
   }
 
+  /** A project the caller may see, for the list of its members: two round trips at any size. */
+  async members(actor: Actor, reference: string): Promise<{ project: Project }> {
+    const organization = await this.workspaces.organization(actor.teamId);
+    const project = await this.workspaces.project(organization, reference, actor.userId);
+    authorize(this.workspaces.context(organization), actor.userId, 'project.view', project);
+    return { project };
+  }
+
   async show(actor: Actor, reference: string): Promise<ProjectView> {
     const organization = await this.workspaces.organization(actor.teamId);
     const context = this.workspaces.context(organization);

@@ -4,8 +4,14 @@ export const ACTION = {
   dashboardAddKey: 'dashboard_add_key',
   homeTab: 'home_tab',
   homeOpenProject: 'home_open_project',
+  /** Prefixes: `_previous` and `_next` buttons of a paged list message, and of an App Home tab. */
+  listPage: 'list_page',
+  homePage: 'home_page',
   addKeyProject: 'project',
   approve: 'request_approve',
+  /** `/project token <project> revoke --all`: the confirmation's buttons. */
+  tokensRevokeAll: 'tokens_revoke_all',
+  tokensRevokeCancel: 'tokens_revoke_cancel',
   deny: 'request_deny',
 } as const;
 

@@ -3,7 +3,12 @@ import type { AuditEntry, CheckIn, KeyRequest, Organization, Project, SshKey } f
 import { renderDashboard } from '../../src/slack/render/dashboard';
 import { renderHome } from '../../src/slack/render/home';
 import { fitLines, packLines } from '../../src/slack/render/limits';
-import { renderAudit, renderKeyList, renderProjectList } from '../../src/slack/render/messages';
+import {
+  renderAudit,
+  renderKeyList,
+  renderMembers,
+  renderProjectList,
+} from '../../src/slack/render/messages';
 
 /** Renderers are pure: these check Slack's limits at sizes far beyond any real organization. */
 
@@ -173,14 +178,18 @@ test('App Home tabs stay within 100 blocks for 1,000 projects and 5,000 keys', (
   for (const view of views) expectWithin(view.blocks as KnownBlock[], 100);
 });
 
-test('lists and the audit log cut long lists with a count', () => {
+test('lists and the audit log show a page with its count, in full, and a button to the next', () => {
   const project = hugeProject();
   for (const message of [
     renderKeyList(project, project.keys, now),
+    renderKeyList(project, project.keys, now, 250),
+    renderMembers(project, 3),
     renderProjectList(organization.projects),
   ]) {
     expectWithin(message.blocks!, 50);
-    expect(JSON.stringify(message.blocks)).toMatch(/…and \d+ more/);
+    expect(JSON.stringify(message.blocks)).not.toMatch(/…and \d+ more/);
+    expect(JSON.stringify(message.blocks)).toMatch(/ of \d+ · page \d+ of \d+/);
+    expect(message.blocks!.at(-1)!.type).toBe('actions');
   }
   // The audit log pages instead: one page of its longest records, and where the others are.
   const page = renderAudit({

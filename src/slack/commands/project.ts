@@ -4,7 +4,8 @@ import { escapeText } from '../render/format';
 import { renderHelp, renderUnknownSubcommand, USAGE } from '../render/help';
 import { renderDashboard } from '../render/dashboard';
 import { renderTokenCreated, renderTokenLines } from '../render/delivery';
-import { plain, renderProjectList } from '../render/messages';
+import { plain, renderMembers, renderProjectList } from '../render/messages';
+import { takePage } from '../paging';
 import { renderCreateProjectModal, renderDeleteProjectModal, renderSettingsModal } from '../render/modals';
 import { broadcast, type CommandHandler, modal, reply } from './types';
 import { missing, withUsage } from './usage';
@@ -26,10 +27,21 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
   switch (sub) {
     case 'help':
       return reply(renderHelp('project'));
-    case 'list': {
-      const { projects } = await domain.projects.list(actor);
-      return reply(renderProjectList(projects));
-    }
+    case 'list':
+      return withUsage(USAGE.project.list, async () => {
+        const { page } = takePage(tokens.slice(1), USAGE.project.list);
+        const { projects } = await domain.projects.list(actor);
+        return reply(renderProjectList(projects, page));
+      });
+    case 'members':
+      return withUsage(USAGE.project.members, async () => {
+        const { page, rest } = takePage(tokens.slice(1), USAGE.project.members);
+        const { project } = await domain.projects.members(
+          actor,
+          rest[0]?.value ?? missing('The project', USAGE.project.members),
+        );
+        return reply(renderMembers(project, page));
+      });
     case 'create':
       return withUsage(USAGE.project.create, async () => {
         if (!tokens[1]) return modal(renderCreateProjectModal(channelId));

@@ -1,6 +1,7 @@
 import { renderHelp, renderUnknownSubcommand, USAGE } from '../render/help';
 import { renderKeyAdded, renderKeyChanged, renderKeyList } from '../render/messages';
 import { decodeSlackText, readFlags, tokenize } from '../tokenize';
+import { takePage } from '../paging';
 import { renderAddKeyModal } from '../render/modals';
 import { type CommandHandler, modal, reply } from './types';
 import { missing, UsageError, withUsage } from './usage';
@@ -48,11 +49,12 @@ export const sshkeyCommand: CommandHandler = async (domain, { actor, text, chann
       });
     case 'list':
       return withUsage(USAGE.sshkey.list, async () => {
+        const { page, rest } = takePage(tokens.slice(1), USAGE.sshkey.list);
         const { project, keys, now } = await domain.keys.list(
           actor,
-          tokens[1]?.value ?? missing('The project', USAGE.sshkey.list),
+          rest[0]?.value ?? missing('The project', USAGE.sshkey.list),
         );
-        return reply(renderKeyList(project, keys, now));
+        return reply(renderKeyList(project, keys, now, page));
       });
     case 'remove':
     case 'disable':

@@ -1,4 +1,5 @@
-import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
 import type { Domain } from '../../domain';
 import type { Actor } from '../../domain/model';
 import { nameKey } from '../../domain/names';
@@ -6,8 +7,57 @@ import { ACTION, FIELD, HOME_TABS, type HomeTab } from '../ids';
 import { renderDashboard } from '../render/dashboard';
 import { clip, LIMITS } from '../render/limits';
 import { renderAddKeyModal } from '../render/modals';
+import {
+  type Message,
+  renderAudit,
+  renderKeyList,
+  renderMembers,
+  renderProjectList,
+} from '../render/messages';
+import { decodeHomePage, decodeListPage, type ListPage } from '../paging';
+import { invalid } from '../../domain/errors';
 import { actorOf, errorMessage } from './common';
 import { publishHome } from './home';
+
+/** The page a list button asks for; a page past a list that has shrunk shows its last page. */
+async function listPage(domain: Domain, actor: Actor, state: ListPage): Promise<Message> {
+  switch (state.kind) {
+    case 'keys': {
+      const { project, keys, now } = await domain.keys.list(actor, state.projectId);
+      return renderKeyList(project, keys, now, state.page, true);
+    }
+    case 'members':
+      return renderMembers((await domain.projects.members(actor, state.projectId)).project, state.page, true);
+    case 'projects':
+      return renderProjectList((await domain.projects.list(actor)).projects, state.page, true);
+    case 'audit':
+      return renderAudit(
+        await domain.organizations.audit(actor, state.projectId, { page: state.page, stream: state.stream }),
+      );
+  }
+}
+
+/**
+ * Replaces the message a button was clicked in: through its response URL, else (that URL lasts 30
+ * minutes and 5 uses) by its channel and timestamp.
+ */
+async function replaceMessage(
+  body: BlockAction,
+  respond: RespondFn,
+  client: WebClient,
+  message: Message,
+): Promise<void> {
+  try {
+    await respond({ replace_original: true, ...message });
+  } catch {
+    const { channel_id: channel, message_ts: ts } = body.container as {
+      channel_id?: string;
+      message_ts?: string;
+    };
+    if (!channel || !ts) throw new Error('message to update not found');
+    await client.chat.update({ channel, ts, ...message });
+  }
+}
 
 /** Buttons on dashboards and App Home, and the options of the project picker. */
 export function registerActions(app: App, domain: Domain, publicUrl: string): void {
@@ -22,18 +72,12 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
           return;
         }
         const view = await domain.projects.show(actor, action.value ?? '');
-        const dashboard = renderDashboard(view, domain.workspaces.now(), publicUrl);
-        try {
-          await respond({ replace_original: true, ...dashboard });
-        } catch {
-          // A response URL lasts 30 minutes and 5 uses; an older dashboard is updated by its timestamp.
-          const { channel_id: channel, message_ts: ts } = body.container as {
-            channel_id?: string;
-            message_ts?: string;
-          };
-          if (!channel || !ts) throw new Error('dashboard message not found');
-          await client.chat.update({ channel, ts, ...dashboard });
-        }
+        await replaceMessage(
+          body,
+          respond,
+          client,
+          renderDashboard(view, domain.workspaces.now(), publicUrl),
+        );
       } catch (error) {
         await respond({
           response_type: 'ephemeral',
@@ -77,6 +121,37 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
         : 'overview';
       await publishHome(client, domain, actorOf(body), tab, publicUrl).catch((error: unknown) =>
         errorMessage(error, logger),
+      );
+    },
+  );
+
+  // Next/Previous of a paged list message: the page is loaded for whoever clicks, with their access.
+  app.action<BlockAction<ButtonAction>>(
+    new RegExp(`^${ACTION.listPage}_`),
+    async ({ ack, body, action, respond, client, logger }) => {
+      await ack();
+      try {
+        const state = decodeListPage(action.value);
+        if (!state) throw invalid('This button is from an older version of Keyhouse; run the command again.');
+        const message = await listPage(domain, actorOf(body), state);
+        await replaceMessage(body, respond, client, message);
+      } catch (error) {
+        await respond({
+          response_type: 'ephemeral',
+          replace_original: false,
+          ...errorMessage(error, logger),
+        });
+      }
+    },
+  );
+
+  app.action<BlockAction<ButtonAction>>(
+    new RegExp(`^${ACTION.homePage}_`),
+    async ({ ack, body, action, client, logger }) => {
+      await ack();
+      const state = decodeHomePage(action.value) ?? { tab: 'overview' as const, page: 1 };
+      await publishHome(client, domain, actorOf(body), state.tab, publicUrl, state.page).catch(
+        (error: unknown) => errorMessage(error, logger),
       );
     },
   );

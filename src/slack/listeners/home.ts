@@ -3,6 +3,8 @@ import type { WebClient } from '@slack/web-api';
 import type { Domain } from '../../domain';
 import type { Actor } from '../../domain/model';
 import type { HomeTab } from '../ids';
+import { isDomainError } from '../../domain/errors';
+import type { AuditView } from '../../domain/organizations';
 import { type HomeContent, renderHome } from '../render/home';
 
 /** Loads what a Home tab shows. Each tab reads a fixed number of documents. */
@@ -11,6 +13,7 @@ export async function homeContent(
   actor: Actor,
   tab: HomeTab | { projectId: string },
   publicUrl: string,
+  page = 1,
 ): Promise<HomeContent> {
   const now = domain.workspaces.now();
   if (typeof tab === 'object') {
@@ -20,17 +23,16 @@ export async function homeContent(
     case 'overview': {
       const overview = await domain.organizations.overview(actor);
       // The organization's audit log is for owners, as with `/org audit`.
-      const activity = overview.owners.includes(actor.userId)
-        ? (await domain.organizations.audit(actor)).entries
-        : undefined;
-      return { tab, overview, ...(activity ? { activity } : {}) };
+      if (!overview.owners.includes(actor.userId)) return { tab, overview };
+      const audit = await auditPage(domain, actor, page);
+      return { tab, overview, activity: audit.entries, auditPage: audit };
     }
     case 'projects':
-      return { tab, projects: (await domain.projects.list(actor)).projects };
+      return { tab, projects: (await domain.projects.list(actor)).projects, page };
     case 'keys':
-      return { tab, keys: await domain.keys.mine(actor), now };
+      return { tab, keys: await domain.keys.mine(actor), now, page };
     case 'approvals':
-      return { tab, requests: await domain.approvals.decidableBy(actor) };
+      return { tab, requests: await domain.approvals.decidableBy(actor), page };
     case 'settings':
       return { tab, overview: await domain.organizations.overview(actor) };
   }
@@ -42,11 +44,22 @@ export async function publishHome(
   actor: Actor,
   tab: HomeTab | { projectId: string },
   publicUrl: string,
+  page = 1,
 ): Promise<void> {
   await client.views.publish({
     user_id: actor.userId,
-    view: renderHome(await homeContent(domain, actor, tab, publicUrl)),
+    view: renderHome(await homeContent(domain, actor, tab, publicUrl, page)),
   });
+}
+
+/** A page of the organization's audit log; a page past its end (it may have moved on) shows the last. */
+async function auditPage(domain: Domain, actor: Actor, page: number): Promise<AuditView> {
+  try {
+    return await domain.organizations.audit(actor, undefined, { page });
+  } catch (error) {
+    if (page === 1 || !isDomainError(error) || error.code !== 'invalid_input') throw error;
+    return domain.organizations.audit(actor);
+  }
 }
 
 export function registerHome(app: App, domain: Domain, publicUrl: string): void {

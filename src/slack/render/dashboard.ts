@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import { keyState } from '../../domain/keys';
 import type { AuditEntry, Resource, SshKey } from '../../domain/model';
-import type { ProjectView } from '../../domain/projects';
+import { type ProjectView, quoteName } from '../../domain/projects';
 import { ACTION } from '../ids';
 import { renderInstances, renderRecipes } from './delivery';
 import { button, code, context, escapeText, header, plural, section, user, when } from './format';
@@ -45,6 +45,9 @@ export function resourceLines(resources: Resource[]): string[] {
     });
 }
 
+/** Whether a summary left lines out (see `fitLines`). */
+const hides = (text: string | undefined): boolean => /_…and \d+ more_$/.test(text ?? '');
+
 export function activityLine(entry: AuditEntry, withProject = true): string {
   const where = withProject && entry.projectName ? ` in *${escapeText(entry.projectName)}*` : '';
   // Targets may name users or channels as mentions; everything else in them is escaped.
@@ -62,6 +65,15 @@ export function renderDashboard(view: ProjectView, now: Date, publicUrl: string)
   const keys = [...project.keys].sort((a, b) => a.name.localeCompare(b.name));
   const active = keys.filter((k) => keyState(k, now) === 'active').length;
   const members = Object.entries(project.members).sort(([, a], [, b]) => a.localeCompare(b));
+  // The dashboard summarizes; when it leaves some out, it says which command lists them all.
+  const keyTexts = packLines(
+    keys.map((k) => keyLine(k, now)),
+    KEY_SECTIONS,
+  );
+  const memberText = fitLines(
+    members.map(([id, role]) => `• ${user(id)} — ${role}`),
+    LIMITS.sectionText - 40,
+  );
 
   const blocks: KnownBlock[] = [
     header(`${project.name}${project.isDefault ? '  ·  default' : ''}`),
@@ -71,12 +83,10 @@ export function renderDashboard(view: ProjectView, now: Date, publicUrl: string)
     ),
     { type: 'divider' },
     section(`*SSH keys* — ${plural(keys.length, 'key')}, ${active} active`),
-    ...(keys.length
-      ? packLines(
-          keys.map((k) => keyLine(k, now)),
-          KEY_SECTIONS,
-        ).map(section)
-      : [section('_No keys yet. Use *Add key* below._')]),
+    ...(keys.length ? keyTexts.map(section) : [section('_No keys yet. Use *Add key* below._')]),
+    ...(hides(keyTexts.at(-1))
+      ? [context(`All of them, a page at a time: ${code(`/sshkey list ${quoteName(project.name)}`)}`)]
+      : []),
     { type: 'divider' },
     section(`*Resources* — ${plural(project.resources.length, 'resource')}`),
     ...(project.resources.length
@@ -85,13 +95,11 @@ export function renderDashboard(view: ProjectView, now: Date, publicUrl: string)
     { type: 'divider' },
     section(
       `*Members* — ${plural(members.length, 'member')}\n` +
-        (members.length
-          ? fitLines(
-              members.map(([id, role]) => `• ${user(id)} — ${role}`),
-              LIMITS.sectionText - 40,
-            )
-          : '_Nobody has a role yet; organization owners act as admins._'),
+        (members.length ? memberText : '_Nobody has a role yet; organization owners act as admins._'),
     ),
+    ...(hides(memberText)
+      ? [context(`All of them, a page at a time: ${code(`/project members ${quoteName(project.name)}`)}`)]
+      : []),
     ...renderInstances(project, view.checkIns, now),
     ...(project.pendingRequests?.length
       ? [

@@ -8,7 +8,11 @@ import type { ProjectView } from '../../domain/projects';
 import { ACTION, HOME_TABS, type HomeTab } from '../ids';
 import { activityLine, renderDashboard } from './dashboard';
 import { button, code, context, escapeText, header, plural, section, user, when } from './format';
-import { clip, fitBlocks, fitLines, LIMITS } from './limits';
+import { clip, fitBlocks, LIMITS } from './limits';
+import { AUDIT_PAGE_SHOWN } from '../../domain/organizations';
+import { encodeHomePage, PAGE_SIZE, type PageWindow, pageWindow } from '../paging';
+import { projectOrder } from './messages';
+import { pager, pageRange, pageSections } from './paging';
 
 /** App Home: the Organization dashboard, one tab at a time, switched by buttons. */
 
@@ -22,10 +26,16 @@ const TAB_LABELS: Record<HomeTab, string> = {
 
 export type HomeContent =
   /** `activity` is the organization's audit log, present for owners only. */
-  | { tab: 'overview'; overview: OrganizationOverview; activity?: AuditEntry[] }
-  | { tab: 'projects'; projects: ProjectSummary[] }
-  | { tab: 'keys'; keys: OwnedKey[]; now: Date }
-  | { tab: 'approvals'; requests: KeyRequest[] }
+  | {
+      tab: 'overview';
+      overview: OrganizationOverview;
+      activity?: AuditEntry[];
+      /** Which page of the audit log `activity` is. */
+      auditPage?: { page: number; pages: number; total: number };
+    }
+  | { tab: 'projects'; projects: ProjectSummary[]; page?: number }
+  | { tab: 'keys'; keys: OwnedKey[]; now: Date; page?: number }
+  | { tab: 'approvals'; requests: KeyRequest[]; page?: number }
   | { tab: 'settings'; overview: OrganizationOverview }
   | { tab: 'project'; view: ProjectView; now: Date; publicUrl: string };
 
@@ -39,43 +49,43 @@ function tabBar(current: HomeTab | 'project'): KnownBlock {
   };
 }
 
-const PROJECT_ROWS = 40;
-const KEY_ROWS = 60;
-/** Each card is seven blocks; ten fit well within the Home tab's 100. */
-const APPROVALS_SHOWN = 10;
+/** Next/Previous of a Home tab: the same tab, published again at the other page. */
+const homePager = (
+  tab: HomeTab,
+  window: PageWindow,
+  labels?: { previous: string; next: string },
+): KnownBlock[] =>
+  pager(window, ACTION.homePage, (page) => encodeHomePage({ tab, page }), 'home_pager', labels);
 
-function projectsTab(projects: ProjectSummary[]): KnownBlock[] {
-  const sorted = [...projects].sort(
-    (a, b) => Number(b.isDefault) - Number(a.isDefault) || a.name.localeCompare(b.name),
-  );
-  const rows: KnownBlock[] = sorted.slice(0, PROJECT_ROWS).map((p) => ({
-    type: 'section',
-    text: {
-      type: 'mrkdwn',
-      text: clip(
-        `*${escapeText(p.name)}*${p.isDefault ? ' _(default)_' : ''}\n${plural(p.keyCount, 'key')} · ${plural(p.resourceCount, 'resource')} · ${code(p.id)}`,
-        LIMITS.sectionText,
-      ),
-    },
-    accessory: button(ACTION.homeOpenProject, 'Dashboard', p.id),
-  }));
-  const hidden = sorted.length - rows.length;
-  return [
-    section(`*${plural(projects.length, 'project')}*`),
-    ...rows,
-    ...(hidden > 0
-      ? [
-          context(
-            `…and ${hidden} more. \`/project list\` lists them all; \`/project show <project>\` opens one.`,
-          ),
-        ]
-      : []),
-  ];
+function projectsTab(projects: ProjectSummary[], page: number): KnownBlock[] {
+  const window = pageWindow(projects.length, page, PAGE_SIZE.homeProjects, true);
+  const rows: KnownBlock[] = projectOrder(projects)
+    .slice(window.start, window.end)
+    .map((p) => ({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: clip(
+          `*${escapeText(p.name)}*${p.isDefault ? ' _(default)_' : ''}\n${plural(p.keyCount, 'key')} · ${plural(p.resourceCount, 'resource')} · ${code(p.id)}`,
+          LIMITS.sectionText,
+        ),
+      },
+      accessory: button(ACTION.homeOpenProject, 'Dashboard', p.id),
+    }));
+  return [section(`*${pageRange(window, 'project')}*`), ...rows, ...homePager('projects', window)];
 }
 
-function keysTab(keys: OwnedKey[], now: Date): KnownBlock[] {
+function keysTab(keys: OwnedKey[], now: Date, page: number): KnownBlock[] {
   if (keys.length === 0) return [section('You have not added any SSH keys. `/sshkey add` opens the form.')];
-  const lines = keys.map(({ key, projectName }) => {
+  const window = pageWindow(keys.length, page, PAGE_SIZE.homeKeys, true);
+  const sorted = [...keys].sort(
+    (a, b) =>
+      a.projectName.localeCompare(b.projectName) ||
+      a.projectId.localeCompare(b.projectId) ||
+      a.key.name.localeCompare(b.key.name) ||
+      a.key.id.localeCompare(b.key.id),
+  );
+  const lines = sorted.slice(window.start, window.end).map(({ key, projectName }) => {
     const state = keyState(key, now);
     const expiry = key.expiresAt
       ? state === 'expired'
@@ -85,8 +95,30 @@ function keysTab(keys: OwnedKey[], now: Date): KnownBlock[] {
     return `• *${escapeText(key.name)}* in *${escapeText(projectName)}* — ${key.type} · ${code(key.fingerprint)} · ${state === 'disabled' ? ':no_entry: disabled' : expiry}`;
   });
   return [
-    section(`*Your SSH keys* — ${keys.length}`),
-    section(fitLines(lines.slice(0, KEY_ROWS), LIMITS.sectionText, lines.length)),
+    section(`*Your SSH keys* — ${pageRange(window, 'key')}`),
+    ...pageSections(lines),
+    ...homePager('keys', window),
+  ];
+}
+
+/** The organization's audit log, a page at a time, for owners; others are told where to look. */
+function activityPanel(content: Extract<HomeContent, { tab: 'overview' }>): KnownBlock[] {
+  if (content.activity === undefined) {
+    return [
+      section(
+        '*Recent activity*\n_The organization’s audit log is for its owners. A project’s dashboard shows its recent activity._',
+      ),
+    ];
+  }
+  if (content.activity.length === 0) return [section('*Recent activity*\n_Nothing yet._')];
+  const entries = content.activity.slice(0, AUDIT_PAGE_SHOWN);
+  const { page, pages, total } = content.auditPage ?? { page: 1, pages: 1, total: entries.length };
+  const start = (page - 1) * AUDIT_PAGE_SHOWN;
+  const window = { page, pages, total, start, end: start + entries.length };
+  return [
+    section(`*Recent activity* — ${pageRange(window, 'record')}, newest first`),
+    ...pageSections(entries.map((e) => activityLine(e))),
+    ...homePager('overview', window, { previous: 'Newer', next: 'Older' }),
   ];
 }
 
@@ -99,34 +131,26 @@ function body(content: HomeContent): KnownBlock[] {
           `*Projects:* ${overview.projectCount}   *SSH keys:* ${overview.keyCount}   *Resources:* ${overview.resourceCount}\n` +
             `*Organization ID:* ${code(overview.organization.id)}`,
         ),
-        section(
-          `*Recent activity*\n` +
-            (content.activity === undefined
-              ? '_The organization’s audit log is for its owners. A project’s dashboard shows its recent activity._'
-              : content.activity.length
-                ? fitLines(content.activity.slice(0, 15).map((e) => activityLine(e)))
-                : '_Nothing yet._'),
-        ),
+        ...activityPanel(content),
       ];
     }
     case 'projects':
-      return projectsTab(content.projects);
+      return projectsTab(content.projects, content.page ?? 1);
     case 'keys':
-      return keysTab(content.keys, content.now);
+      return keysTab(content.keys, content.now, content.page ?? 1);
     case 'approvals': {
       if (content.requests.length === 0) return [section('Nothing waits for your decision.')];
-      const shown = content.requests.slice(0, APPROVALS_SHOWN);
-      const cards = shown.flatMap((request) => [
-        ...(renderRequestCard(request).blocks ?? []),
-        { type: 'divider' } as KnownBlock,
-      ]);
-      const hidden = content.requests.length - shown.length;
+      const window = pageWindow(content.requests.length, content.page ?? 1, PAGE_SIZE.homeApprovals, true);
+      const cards = content.requests
+        .slice(window.start, window.end)
+        .flatMap((request) => [
+          ...(renderRequestCard(request).blocks ?? []),
+          { type: 'divider' } as KnownBlock,
+        ]);
       return [
-        section(`*${plural(content.requests.length, 'request')} waiting for your decision*`),
+        section(`*${pageRange(window, 'request')} waiting for your decision*`),
         ...cards,
-        ...(hidden > 0
-          ? [context(`…and ${hidden} more; decide these first, or find them in the approvals channel.`)]
-          : []),
+        ...homePager('approvals', window),
       ];
     }
     case 'settings': {
@@ -158,5 +182,8 @@ export function renderHome(content: HomeContent): View {
     { type: 'divider' } as KnownBlock,
     ...body(content),
   ];
-  return { type: 'home', blocks: fitBlocks(blocks, LIMITS.viewBlocks) };
+  // A tab's Next/Previous buttons stay, whatever else must give way.
+  const last = blocks.at(-1);
+  const pagerBlocks = last?.block_id === 'home_pager' ? [blocks.pop() as KnownBlock] : [];
+  return { type: 'home', blocks: fitBlocks(blocks, LIMITS.viewBlocks, pagerBlocks) };
 }

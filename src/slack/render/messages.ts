@@ -5,7 +5,10 @@ import { quoteName } from '../../domain/projects';
 import { activityLine, keyLine } from './dashboard';
 import type { OrganizationOverview } from '../../domain/organizations';
 import { code, context, escapeText, header, plural, section, user, when } from './format';
-import { fitBlocks, fitLines, LIMITS, packLines } from './limits';
+import { fitBlocks, LIMITS, packLines } from './limits';
+import { ACTION } from '../ids';
+import { encodeListPage, PAGE_SIZE, pageWindow } from '../paging';
+import { pager, pageRange, pageSections } from './paging';
 
 /** Sections one audit page may fill: its records at their longest still fit, well under 50 blocks. */
 const AUDIT_SECTIONS = 10;
@@ -43,34 +46,99 @@ export function renderOrganization(overview: OrganizationOverview, name?: string
   };
 }
 
-export function renderProjectList(projects: ProjectSummary[]): Message {
+/** Projects in the order every page uses: the default first, then by name. */
+export const projectOrder = (projects: ProjectSummary[]): ProjectSummary[] =>
+  [...projects].sort(
+    (a, b) =>
+      Number(b.isDefault) - Number(a.isDefault) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id),
+  );
+
+/** One page of `/project list`: every project is on some page, reached with `--page N` or the buttons. */
+export function renderProjectList(projects: ProjectSummary[], page = 1, clamp = false): Message {
   if (projects.length === 0) {
     return plain('You cannot see any project yet. Ask an organization owner for a role.');
   }
-  const lines = projects.map(
-    (p) =>
-      `• *${escapeText(p.name)}*${p.isDefault ? ' _(default)_' : ''} — ${plural(p.keyCount, 'key')}, ${plural(p.resourceCount, 'resource')} · ${code(p.id)}`,
+  const window = pageWindow(projects.length, page, PAGE_SIZE.projects, clamp);
+  const lines = projectOrder(projects)
+    .slice(window.start, window.end)
+    .map(
+      (p) =>
+        `• *${escapeText(p.name)}*${p.isDefault ? ' _(default)_' : ''} — ${plural(p.keyCount, 'key')}, ${plural(p.resourceCount, 'resource')} · ${code(p.id)}`,
+    );
+  const pagerBlocks = pager(
+    window,
+    ACTION.listPage,
+    (n) => encodeListPage({ kind: 'projects', page: n }),
+    'list_pager',
   );
   return {
-    text: `${plural(projects.length, 'project')}`,
-    blocks: [
-      section(`*${plural(projects.length, 'project')}*`),
-      section(fitLines(lines)),
-      context('`/project show <project>` for details'),
-    ],
+    text: `${pageRange(window, 'project')}`,
+    blocks: fitBlocks(
+      [
+        section(`*${pageRange(window, 'project')}*`),
+        ...pageSections(lines),
+        context(`${code('/project show <project>')} for details`),
+      ],
+      LIMITS.messageBlocks,
+      pagerBlocks,
+    ),
   };
 }
 
-export function renderKeyList(project: Project, keys: SshKey[], now: Date): Message {
+/** Keys in the order every page uses: by name, then ID. */
+export const keyOrder = (keys: SshKey[]): SshKey[] =>
+  [...keys].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+
+/** One page of `/sshkey list`: every key is on some page, reached with `--page N` or the buttons. */
+export function renderKeyList(project: Project, keys: SshKey[], now: Date, page = 1, clamp = false): Message {
   if (keys.length === 0) {
     return plain(`Project *${escapeText(project.name)}* has no SSH keys yet. Add one with \`/sshkey add\`.`);
   }
+  const window = pageWindow(keys.length, page, PAGE_SIZE.keys, clamp);
+  const lines = keyOrder(keys)
+    .slice(window.start, window.end)
+    .map((k) => keyLine(k, now));
+  const pagerBlocks = pager(
+    window,
+    ACTION.listPage,
+    (n) => encodeListPage({ kind: 'keys', projectId: project.id, page: n }),
+    'list_pager',
+  );
   return {
-    text: `${plural(keys.length, 'SSH key')} in ${project.name}`,
-    blocks: [
-      section(`*${plural(keys.length, 'SSH key')}* in *${escapeText(project.name)}*`),
-      section(fitLines(keys.map((k) => keyLine(k, now)))),
-    ],
+    text: `${pageRange(window, 'SSH key')} in ${escapeText(project.name)}`,
+    blocks: fitBlocks(
+      [section(`*${pageRange(window, 'key')}* in *${escapeText(project.name)}*`), ...pageSections(lines)],
+      LIMITS.messageBlocks,
+      pagerBlocks,
+    ),
+  };
+}
+
+/** One page of a project's members and their roles (`/project members`). */
+export function renderMembers(project: Project, page = 1, clamp = false): Message {
+  const members = Object.entries(project.members).sort(
+    ([a, roleA], [b, roleB]) => roleA.localeCompare(roleB) || a.localeCompare(b),
+  );
+  if (members.length === 0) {
+    return plain(
+      `Nobody has a role on *${escapeText(project.name)}* yet; organization owners act as its admins.`,
+    );
+  }
+  const window = pageWindow(members.length, page, PAGE_SIZE.members, clamp);
+  const lines = members.slice(window.start, window.end).map(([id, role]) => `• ${user(id)} — ${role}`);
+  const pagerBlocks = pager(
+    window,
+    ACTION.listPage,
+    (n) => encodeListPage({ kind: 'members', projectId: project.id, page: n }),
+    'list_pager',
+  );
+  return {
+    text: `${pageRange(window, 'member')} of ${escapeText(project.name)}`,
+    blocks: fitBlocks(
+      [section(`*${pageRange(window, 'member')}* of *${escapeText(project.name)}*`), ...pageSections(lines)],
+      LIMITS.messageBlocks,
+      pagerBlocks,
+    ),
   };
 }
 
@@ -122,8 +190,22 @@ export function renderAudit(view: AuditView): Message {
     context(paging.join(' · ')),
     context(other),
   ];
+  const window = { page: view.page, pages: view.pages, total: view.total, start: first - 1, end: first - 1 };
+  const buttons = pager(
+    window,
+    ACTION.listPage,
+    (n) =>
+      encodeListPage({
+        kind: 'audit',
+        stream: view.stream,
+        page: n,
+        ...(view.projectId ? { projectId: view.projectId } : {}),
+      }),
+    'list_pager',
+    { previous: 'Newer', next: 'Older' },
+  );
   return {
     text: `${title}: page ${view.page} of ${view.pages}`,
-    blocks: fitBlocks(blocks, LIMITS.messageBlocks),
+    blocks: fitBlocks(blocks, LIMITS.messageBlocks, buttons),
   };
 }
