@@ -67,6 +67,7 @@ test('commands on a 10-key project cost the same in an organization of 100 proje
     disable: await cost(store, () => domain.keys.change(owner, 'small', 'small-0', 'disable')),
     overview: await cost(store, () => domain.organizations.overview(owner)),
     mine: await cost(store, () => domain.keys.mine(owner)),
+    members: await cost(store, () => domain.projects.members(owner, 'small')),
   });
   const few = await costs(tiny);
   const many = await costs(large);
@@ -75,6 +76,24 @@ test('commands on a 10-key project cost the same in an organization of 100 proje
   for (const value of Object.values(many)) expect(value).toBeLessThanOrEqual(8);
   await tiny.store.close();
   await large.store.close();
+}, 60_000);
+
+test('any page of the audit trail, deep or not, costs a few round trips', async () => {
+  const { domain, store } = await organizationOf(0, 0);
+  await domain.workspaces.mutate(owner.teamId, async (tx) => {
+    const project = await tx.project('small');
+    for (let i = 0; i < 1000; i += 1)
+      tx.record({ actor: owner.userId, action: 'role.granted', target: `t-${i}` }, project);
+  });
+  const { pages } = await domain.organizations.audit(owner);
+  expect(pages).toBeGreaterThan(50);
+  const costs: number[] = [];
+  for (let page = 1; page <= pages; page += 1) {
+    costs.push(await cost(store, () => domain.organizations.audit(owner, undefined, { page })));
+    costs.push(await cost(store, () => domain.organizations.audit(owner, 'small', { page })));
+  }
+  expect(Math.max(...costs)).toBeLessThanOrEqual(4);
+  await store.close();
 }, 60_000);
 
 test('a change that fills a page of the audit trail costs what any other change costs', async () => {
