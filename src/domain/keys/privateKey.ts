@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { DomainError } from '../errors';
 
 /**
@@ -16,6 +17,12 @@ export const PRIVATE_KEY_MESSAGE =
 
 /** A base64 run shorter than this cannot hold a private key (the smallest, ed25519 PKCS#8, is 64). */
 const MIN_RUN = 40;
+/** Lines of a wrapped body are joined when each is at least this long (`base64 -w 16` and wider). */
+const MIN_LINE = 16;
+/** Characters of a run searched for fragments of a key body (a 4096-bit RSA key file is about 3,300). */
+const FRAGMENT_CHARS = 16_384;
+/** Bytes a gzip member may inflate to before it is given up on. */
+const MAX_INFLATED = 1 << 20;
 /** Runs decoded per scanned text: bounds the work on a huge log line. */
 const MAX_RUNS = 1024;
 /** Characters of a run decoded to classify it (1026 bytes: every private-key header fits). */
@@ -119,13 +126,150 @@ function looksLikeText(bytes: Buffer): boolean {
   return sample.length > 0 && printable >= sample.length * 0.9;
 }
 
+const u32 = (n: number): Buffer => {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(n);
+  return bytes;
+};
+const sshString = (text: string): Buffer => Buffer.concat([u32(text.length), Buffer.from(text, 'latin1')]);
+
+const SSH_KEY_TYPES = [
+  'ssh-ed25519',
+  'ssh-rsa',
+  'ssh-dss',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'sk-ssh-ed25519@openssh.com',
+  'sk-ecdsa-sha2-nistp256@openssh.com',
+].map(sshString);
+
+/**
+ * Byte sequences found only inside private keys, wherever a fragment of the body starts: the
+ * OpenSSH container's kdf and cipher fields, RSA's public exponent followed by the private one
+ * (a public key ends after the exponent), and SEC1's curve parameters under their context tag.
+ */
+const FRAGMENTS: Buffer[] = [
+  sshString('bcrypt'),
+  Buffer.concat([sshString('none'), sshString('none')]),
+  ...[0x81, 0x82].map((lengthOfLength) => Buffer.from([0x02, 0x03, 0x01, 0x00, 0x01, 0x02, lengthOfLength])),
+  Buffer.from('a00a06082a8648ce3d030107', 'hex'), // P-256
+  Buffer.from('a00706052b81040022', 'hex'), // P-384
+  Buffer.from('a00706052b81040023', 'hex'), // P-521
+  Buffer.from('a00706052b8104000a', 'hex'), // secp256k1
+];
+
+/**
+ * The OpenSSH private section: two equal random check integers, then a key type. A public key
+ * blob starts with its type and never has the repeated pair in front of it.
+ */
+function hasCheckInts(bytes: Buffer): boolean {
+  for (const type of SSH_KEY_TYPES) {
+    for (let at = bytes.indexOf(type, 8); at >= 8; at = bytes.indexOf(type, at + 1)) {
+      if (bytes.subarray(at - 8, at - 4).equals(bytes.subarray(at - 4, at))) return true;
+    }
+  }
+  return false;
+}
+
+const ED25519_PUBLIC = u32(32);
+const ED25519_PRIVATE = u32(64);
+
+/** OpenSSH's ed25519 private part: the public key, then seed ‖ public key: the same 32 bytes twice. */
+function hasEd25519Private(bytes: Buffer): boolean {
+  for (let at = bytes.indexOf(ED25519_PUBLIC); at >= 0; at = bytes.indexOf(ED25519_PUBLIC, at + 1)) {
+    const pub = bytes.subarray(at + 4, at + 36);
+    if (pub.length < 32 || !bytes.subarray(at + 36, at + 40).equals(ED25519_PRIVATE)) continue;
+    if (bytes.subarray(at + 72, at + 104).equals(pub)) return true;
+  }
+  return false;
+}
+
+const BCRYPT_OPTIONS = Buffer.from([0, 0, 0, 0x18, 0, 0, 0, 0x10]);
+
+/**
+ * An encrypted OpenSSH key's bcrypt options (a 16-byte salt and the rounds), then one key and its
+ * public blob: what is left when the line naming the cipher is cut off.
+ */
+function hasBcryptOptions(bytes: Buffer): boolean {
+  for (let at = bytes.indexOf(BCRYPT_OPTIONS); at >= 0; at = bytes.indexOf(BCRYPT_OPTIONS, at + 1)) {
+    const keys = at + 8 + 16 + 4;
+    if (!bytes.subarray(keys, keys + 4).equals(u32(1))) continue;
+    const blob = keys + 8;
+    if (SSH_KEY_TYPES.some((type) => startsWith(bytes, blob, [...type]))) return true;
+  }
+  return false;
+}
+
+/**
+ * The OpenSSH container after its header: one key, its public blob, then the private section (a
+ * multiple of the cipher's block size). A public key alone never has the count before it nor the
+ * private section after it. Found even when the lines naming cipher and kdf are cut off.
+ */
+function hasKeyContainer(bytes: Buffer): boolean {
+  const one = u32(1);
+  for (let at = bytes.indexOf(one); at >= 0; at = bytes.indexOf(one, at + 1)) {
+    const length = bytes.readUInt32BE(Math.min(at + 4, Math.max(0, bytes.length - 4)));
+    if (at + 8 > bytes.length || length < 32 || length > 2048) continue;
+    if (!SSH_KEY_TYPES.some((type) => startsWith(bytes, at + 8, [...type]))) continue;
+    const section = at + 8 + length;
+    if (section + 4 > bytes.length) continue;
+    const size = bytes.readUInt32BE(section);
+    if (size >= 64 && size % 8 === 0) return true;
+  }
+  return false;
+}
+
+function holdsKeyBytes(bytes: Buffer): boolean {
+  return (
+    bytes.includes(OPENSSH_MAGIC) ||
+    isPrivateKeyDer(bytes) ||
+    FRAGMENTS.some((fragment) => bytes.includes(fragment)) ||
+    hasCheckInts(bytes) ||
+    hasEd25519Private(bytes) ||
+    hasBcryptOptions(bytes) ||
+    hasKeyContainer(bytes)
+  );
+}
+
+/** A fragment of a key body, decoded at each of base64's four alignments (a body may start anywhere). */
+function holdsKeyFragment(run: string): boolean {
+  const body = run.slice(0, FRAGMENT_CHARS);
+  for (let shift = 0; shift < 4; shift += 1) {
+    if (holdsKeyBytes(Buffer.from(body.slice(shift), 'base64'))) return true;
+  }
+  return false;
+}
+
+function inflated(bytes: Buffer): Buffer | undefined {
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return undefined;
+  try {
+    return gunzipSync(bytes, { maxOutputLength: MAX_INFLATED });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Decoded bytes of a run: key structure, or text (or gzip) that itself holds a key. */
+function isPrivateBytes(bytes: Buffer, depth: number): boolean {
+  if (holdsKeyBytes(bytes)) return true;
+  if (depth >= MAX_DEPTH) return false;
+  const unzipped = inflated(bytes);
+  if (unzipped) return isPrivateBytes(unzipped, depth + 1);
+  return looksLikeText(bytes) && detect(bytes.toString('latin1'), depth + 1);
+}
+
 function isPrivateRun(run: string, depth: number): boolean {
   const head = Buffer.from(run.slice(0, HEAD_CHARS), 'base64');
   if (startsWith(head, 0, [...OPENSSH_MAGIC])) return true;
   if (isPrivateKeyDer(head)) return true;
-  if (depth >= MAX_DEPTH || !looksLikeText(head)) return false;
-  const text = Buffer.from(run.slice(0, MAX_RUN_CHARS), 'base64').toString('latin1');
-  return detect(text, depth + 1);
+  if (holdsKeyFragment(run)) return true;
+  if (depth >= MAX_DEPTH) return false;
+  const whole = Buffer.from(run.slice(0, MAX_RUN_CHARS), 'base64');
+  const unzipped = inflated(whole);
+  if (unzipped) return isPrivateBytes(unzipped, depth + 1);
+  if (!looksLikeText(head)) return false;
+  return detect(whole.toString('latin1'), depth + 1);
 }
 
 /**
@@ -142,22 +286,41 @@ function* base64Runs(text: string): Generator<string> {
   const tokens = new RegExp(TOKEN.source, 'g');
   for (let match = tokens.exec(text); match; match = tokens.exec(text)) {
     const token = match[0];
+    const gap = text.slice(lastEnd, match.index);
+    // Short pieces join only across line breaks (a wrapped body), never across spaces (prose).
     const continues =
       parts !== undefined &&
       !lastPadded &&
-      lastLength >= MIN_RUN &&
-      /^\s+$/.test(text.slice(lastEnd, match.index));
+      lastLength >= MIN_LINE &&
+      /^\s+$/.test(gap) &&
+      (gap.includes('\n') || token.length >= MIN_RUN);
     if (continues) {
       parts?.push(token);
     } else {
-      if (parts) yield parts.join('');
-      parts = token.length >= MIN_RUN ? [token] : undefined;
+      if (parts) {
+        const run = parts.join('');
+        if (run.length >= MIN_RUN) yield run;
+      }
+      parts = token.length >= MIN_LINE ? [token] : undefined;
     }
     lastEnd = match.index + token.length;
     lastLength = token.length;
     lastPadded = token.endsWith('=');
   }
-  if (parts) yield parts.join('');
+  if (parts) {
+    const run = parts.join('');
+    if (run.length >= MIN_RUN) yield run;
+  }
+}
+
+/** Hex runs (a hex dump: `xxd -p`, `od`-style pairs, colon-separated) of at least MIN_HEX digits. */
+const MIN_HEX = 64;
+function* hexRuns(text: string): Generator<string> {
+  const runs = /(?:[0-9A-Fa-f]{2}[\s:]?){32,}/g;
+  for (let match = runs.exec(text); match; match = runs.exec(text)) {
+    const digits = match[0].replace(/[\s:]/g, '');
+    if (digits.length >= MIN_HEX) yield digits.slice(0, digits.length - (digits.length % 2));
+  }
 }
 
 /** Undoes JSON string escapes, however many times applied (`\n`, `\\n`, `\/`, `\"`, `\u002B`). */
@@ -184,7 +347,12 @@ function scan(text: string, depth: number): boolean {
   for (const run of base64Runs(text)) {
     if (isPrivateRun(run, depth)) return true;
     runs += 1;
-    if (runs >= MAX_RUNS) break;
+    if (runs >= MAX_RUNS) return false;
+  }
+  for (const run of hexRuns(text)) {
+    if (isPrivateBytes(Buffer.from(run.slice(0, MAX_RUN_CHARS), 'hex'), depth)) return true;
+    runs += 1;
+    if (runs >= MAX_RUNS) return false;
   }
   return false;
 }
@@ -207,7 +375,56 @@ function detect(text: string, depth: number): boolean {
   return decoded !== plain && scan(decoded, depth);
 }
 
-/** Refuses any input holding private key material, with the warning (never the input). */
+export const ENCODED_DATA_MESSAGE =
+  'That text holds a long run of encoded data (base64 or hex), which may be key material, so it was not ' +
+  'stored. Describe it in words instead. If it was a private key, consider it exposed: create a new key ' +
+  'pair (`ssh-keygen -t ed25519`) and remove the old public key wherever it is installed.';
+
+/**
+ * Free text may hold a fingerprint (43 characters) or a digest in hex (SHA-512: 128); this much encoded
+ * data is never a description.
+ */
+const MAX_FREE_BASE64 = 64;
+const MAX_FREE_HEX = 160;
+
+/** A public key's blob (OpenSSH wire format) or a PEM public key's DER (SubjectPublicKeyInfo). */
+function isPublicKeyRun(run: string): boolean {
+  const bytes = Buffer.from(run.slice(0, 64), 'base64');
+  if (SSH_KEY_TYPES.some((type) => startsWith(bytes, 0, [...type]))) return true;
+  if (/^[0-9]{0,2}(?:[a-z0-9-]+@openssh\.com|ssh-|ecdsa-)/.test(bytes.subarray(4, 40).toString('latin1'))) {
+    return true; // certificates and other OpenSSH types: refused later with their own message
+  }
+  const outer = readTlv(bytes, 0);
+  const algorithm = outer?.tag === 0x30 ? readTlv(bytes, outer.start) : undefined;
+  return algorithm?.tag === 0x30 && readTlv(bytes, algorithm.end)?.tag === 0x03;
+}
+
+/** Encoded data too long for a name, a description or a reason, other than a public key. */
+function holdsEncodedData(text: string): boolean {
+  let runs = 0;
+  for (const run of base64Runs(text)) {
+    const hex = /^[0-9A-Fa-f]+$/.test(run); // judged as hex below
+    if (
+      run.length >= MAX_FREE_BASE64 &&
+      !hex &&
+      /[0-9]/.test(run) &&
+      /[A-Za-z]/.test(run) &&
+      !isPublicKeyRun(run)
+    ) {
+      return true;
+    }
+    if ((runs += 1) >= MAX_RUNS) return false;
+  }
+  for (const run of hexRuns(text)) if (run.length >= MAX_FREE_HEX) return true;
+  return false;
+}
+
+/**
+ * Refuses free text (a name, a description, a reason, a label) holding private key material, with
+ * the warning and never the input; and any long run of encoded data, since a key body cut where no
+ * detector can recognize it still gives the key away.
+ */
 export function refusePrivateKey(text: string, field?: string): void {
   if (containsPrivateKeyMaterial(text)) throw new DomainError('private_key', PRIVATE_KEY_MESSAGE, field);
+  if (holdsEncodedData(text)) throw new DomainError('private_key', ENCODED_DATA_MESSAGE, field);
 }
