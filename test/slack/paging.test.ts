@@ -285,3 +285,39 @@ test('members are listed in full, and a Next click by someone who lost access is
   });
   expect(visibleText(forged.body)).toMatch(/run the command again/);
 });
+
+test("App Home's activity panel pages through the organization's audit log with Older and Newer", async () => {
+  const web = await domain.projects.create(owner, 'web');
+  await domain.workspaces.mutate('T0001', async (tx) => {
+    const project = await tx.project(web.id);
+    for (let i = 0; i < 90; i += 1) {
+      tx.record(
+        { actor: OWNER_ID, action: 'role.granted', target: `t-${String(i).padStart(4, '0')}` },
+        project,
+      );
+    }
+  });
+  const from = harness.slack.calls.length;
+  await harness
+    .client(OWNER_ID)
+    .event({ type: 'app_home_opened', user: OWNER_ID, channel: 'D1', tab: 'home', event_ts: '1.1' });
+  let home = await harness.slack.waitFor(
+    (c) => c.method === 'views.publish' && harness.slack.calls.indexOf(c) >= from,
+  );
+  const text = visibleText(home.body);
+  const total = Number(/Records 1–20 of (\d+)/.exec(text)![1]);
+  expect(total).toBeGreaterThanOrEqual(90);
+  const seen: string[] = text.match(/t-\d{4}/g) ?? [];
+  for (let older = pageButton(home.body, 'next'); older; older = pageButton(home.body, 'next')) {
+    expect(older.action_id).toBe('home_page_next');
+    home = await clickInHome(OWNER_ID, older.action_id!, older.value!);
+    seen.push(...(visibleText(home.body).match(/t-\d{4}/g) ?? []));
+  }
+  expect(visibleText(home.body)).toContain(`page ${Math.ceil(total / 20)} of ${Math.ceil(total / 20)}`);
+  everyOnce(
+    seen,
+    Array.from({ length: 90 }, (_, i) => `t-${String(i).padStart(4, '0')}`),
+  );
+  const newer = await clickInHome(OWNER_ID, 'home_page_previous', pageButton(home.body, 'previous')!.value!);
+  expect(visibleText(newer.body)).toContain(`page ${Math.ceil(total / 20) - 1} of`);
+});

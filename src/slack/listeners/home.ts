@@ -52,7 +52,7 @@ export async function publishHome(
   });
 }
 
-/** A page of the organization's audit log; a page past its end (it may have moved on) shows the last. */
+/** A page of the organization's audit log; a page that no longer exists shows the newest instead. */
 async function auditPage(domain: Domain, actor: Actor, page: number): Promise<AuditView> {
   try {
     return await domain.organizations.audit(actor, undefined, { page });
