@@ -321,3 +321,28 @@ test("App Home's activity panel pages through the organization's audit log with 
   const newer = await clickInHome(OWNER_ID, 'home_page_previous', pageButton(home.body, 'previous')!.value!);
   expect(visibleText(newer.body)).toContain(`page ${Math.ceil(total / 20) - 1} of`);
 });
+
+test('App Home Pending approvals pages through every request waiting for a decision', async () => {
+  await domain.projects.create(owner, 'web');
+  for (let i = 0; i < 13; i += 1) {
+    const requester = { teamId: 'T0001', userId: `UREQ${i}` };
+    await domain.projects.grant(owner, 'web', requester.userId, 'member');
+    await domain.keys.add(requester, 'web', { publicKey: quickEd25519Line(`r-${i}`) });
+  }
+  const waiting = (await domain.approvals.decidableBy(owner)).map((r) => r.id);
+  expect(waiting).toHaveLength(13);
+  const approveButtons = (call: RecordedCall) =>
+    blocksOf(call.body)
+      .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+      .filter((e) => e.action_id === 'request_approve')
+      .map((e) => e.value!);
+  let home = await clickInHome(OWNER_ID, 'home_tab_approvals', 'approvals');
+  expect(visibleText(home.body)).toContain('Requests 1–10 of 13 · page 1 of 2');
+  const seen = approveButtons(home);
+  const next = pageButton(home.body, 'next')!;
+  home = await clickInHome(OWNER_ID, next.action_id!, next.value!);
+  expect(visibleText(home.body)).toContain('Requests 11–13 of 13 · page 2 of 2');
+  expect(pageButton(home.body, 'next')).toBeUndefined();
+  seen.push(...approveButtons(home));
+  everyOnce(seen, waiting);
+});

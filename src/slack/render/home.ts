@@ -141,12 +141,13 @@ function body(content: HomeContent): KnownBlock[] {
     case 'approvals': {
       if (content.requests.length === 0) return [section('Nothing waits for your decision.')];
       const window = pageWindow(content.requests.length, content.page ?? 1, PAGE_SIZE.homeApprovals, true);
-      const cards = content.requests
-        .slice(window.start, window.end)
-        .flatMap((request) => [
-          ...(renderRequestCard(request).blocks ?? []),
-          { type: 'divider' } as KnownBlock,
-        ]);
+      const cards = content.requests.slice(window.start, window.end).flatMap((request) => [
+        // Cards stacked in one view: each card's block IDs are made unique by its request.
+        ...(renderRequestCard(request).blocks ?? []).map((block) =>
+          block.block_id ? { ...block, block_id: `${block.block_id}_${request.id}` } : block,
+        ),
+        { type: 'divider' } as KnownBlock,
+      ]);
       return [
         section(`*${pageRange(window, 'request')} waiting for your decision*`),
         ...cards,
