@@ -136,7 +136,7 @@ export class DeliveryService {
   ): Promise<{ token: string; record: DeliveryToken; project: Project }> {
     const label = rawLabel !== undefined ? validateResourceName(rawLabel) : undefined;
     return this.workspaces.mutate(actor.teamId, async (tx) => {
-      const project = await tx.project(reference);
+      const project = await tx.project(reference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
       const tokens = project.tokens ?? [];
       if (tokens.length >= MAX_TOKENS_PER_PROJECT) {
@@ -169,7 +169,7 @@ export class DeliveryService {
 
   async listTokens(actor: Actor, reference: string): Promise<{ project: Project; tokens: DeliveryToken[] }> {
     const organization = await this.workspaces.organization(actor.teamId);
-    const project = await this.workspaces.project(organization, reference);
+    const project = await this.workspaces.project(organization, reference, actor.userId);
     authorize(this.workspaces.context(organization), actor.userId, 'project.manage', project);
     return { project, tokens: await this.withLastUse(project) };
   }
@@ -181,7 +181,7 @@ export class DeliveryService {
     label?: string,
   ): Promise<{ project: Project; revoked: DeliveryToken[] }> {
     return this.workspaces.mutate(actor.teamId, async (tx) => {
-      const project = await tx.project(reference);
+      const project = await tx.project(reference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
       const tokens = project.tokens ?? [];
       const revoked =
