@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from './domain/expiry';
 import { MAX_REGISTRATIONS_PER_TOKEN_PER_MINUTE } from './domain/limits';
 
 /** Settings from the environment (and `.env`). A bad or missing one stops start-up with one line naming it. */
@@ -7,14 +8,8 @@ const blankAsUnset = (value: unknown) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankAsUnset, schema.optional());
 
-const DURATION = /^(\d+)\s*(s|m|h|d)$/;
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-export function parseDuration(text: string): number | undefined {
-  const match = DURATION.exec(text.trim().toLowerCase());
-  if (!match) return undefined;
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-}
+// Settings and key expiries share one duration grammar (`30m`, `8h`, `3d`).
+export { parseDuration } from './domain/expiry';
 
 /** A per-minute budget: a whole number, 0 switching the limit off. */
 const perMinute = (fallback: number) =>

@@ -81,8 +81,9 @@ export class ApprovalService {
     if (request.status !== 'pending') throw new DomainError('conflict', closedMessage(request));
     const organization = await this.workspaces.organization(actor.teamId);
     const project = await this.workspaces.project(organization, request.projectId);
-    authorize(this.workspaces.context(organization), actor.userId, 'project.manage', project);
+    // A requester is told why they cannot decide, whatever their role.
     if (request.requesters.includes(actor.userId)) throw new DomainError('forbidden', OWN_REQUEST);
+    authorize(this.workspaces.context(organization), actor.userId, 'project.manage', project);
     return request;
   }
 
@@ -100,10 +101,10 @@ export class ApprovalService {
         if (request.status !== 'pending') throw new DomainError('conflict', closedMessage(request));
         const project = await tx.project(request.projectId);
         if (this.expireIfDue(tx, request, project)) return { request, outcome: 'expired' as const };
-        authorize(tx.context, actor.userId, 'project.manage', project);
         if (request.requesters.includes(actor.userId)) {
           throw new DomainError('forbidden', OWN_REQUEST);
         }
+        authorize(tx.context, actor.userId, 'project.manage', project);
         if (decision === 'deny') {
           this.close(tx, request, project, 'denied', actor.userId);
           if (reason?.trim()) request.denyReason = reason.trim().slice(0, 300);

@@ -174,25 +174,39 @@ export class DeliveryService {
     return { project, tokens: await this.withLastUse(project) };
   }
 
-  /** Revokes one token by label, or all of them. */
+  /**
+   * Revokes one token by label, or all of them. Revoking all is explicit (`{ all: true }`), and with
+   * `createdUpTo` (when the confirmation was asked) spares tokens made since: a late or repeated click
+   * on an old confirmation revokes nothing more, and says so by returning no tokens.
+   */
   async revokeTokens(
     actor: Actor,
     reference: string,
-    label?: string,
+    which?: string | { all: true; createdUpTo?: string },
   ): Promise<{ project: Project; revoked: DeliveryToken[] }> {
     return this.workspaces.mutate(actor.teamId, async (tx) => {
       const project = await tx.project(reference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
       const tokens = project.tokens ?? [];
-      const revoked =
-        label === undefined ? tokens : tokens.filter((t) => nameKey(t.label) === nameKey(label));
-      if (revoked.length === 0) {
+      if (which === undefined) {
         throw new DomainError(
-          'not_found',
-          label === undefined
-            ? `Project *${project.name}* has no tokens.`
-            : `Project *${project.name}* has no token labelled \`${label.slice(0, 64)}\`.`,
+          'invalid_input',
+          `Name the token to revoke, or revoke all of them explicitly. Project *${project.name}* has ${tokens.length} token${tokens.length === 1 ? '' : 's'}.`,
         );
+      }
+      let revoked: DeliveryToken[];
+      if (typeof which === 'string') {
+        revoked = tokens.filter((t) => nameKey(t.label) === nameKey(which));
+        if (revoked.length === 0) {
+          throw new DomainError(
+            'not_found',
+            `Project *${project.name}* has no token labelled \`${which.slice(0, 64)}\`.`,
+          );
+        }
+      } else {
+        const upTo = which.createdUpTo;
+        revoked = tokens.filter((t) => upTo === undefined || t.createdAt <= upTo);
+        if (revoked.length === 0) return { project, revoked };
       }
       project.tokens = tokens.filter((t) => !revoked.includes(t));
       tx.put(tokenIndexKey(project.id), tokenIndexOf(project));

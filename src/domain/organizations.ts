@@ -1,7 +1,7 @@
-import { authorize, isOwner, ownersOf } from './access';
+import { authorize, can, isOwner, ownersOf } from './access';
 import { DomainError, invalid } from './errors';
-import type { Actor, Organization } from './model';
-import type { AuditStream, AuditTrailPage, Workspaces } from './workspaces';
+import type { Actor, Organization, Project } from './model';
+import { type AuditStream, type AuditTrailPage, documentKeys, type Workspaces } from './workspaces';
 
 /** Records shown on one page of `/org audit`. */
 export const AUDIT_PAGE_SHOWN = 20;
@@ -10,6 +10,8 @@ export interface AuditView extends AuditTrailPage {
   stream: AuditStream;
   projectName?: string;
   projectId?: string;
+  /** `visible`: the caller is not an owner, so only the records of the projects they may see. */
+  scope?: 'visible';
 }
 
 export interface OrganizationOverview {
@@ -118,8 +120,9 @@ export class OrganizationService {
   }
 
   /**
-   * One page of the audit trail, newest first: the organization's (for owners), or one project's (for
-   * whoever may see it). Security records by default; `activity` pages through the noise instead.
+   * One page of the audit trail, newest first: the organization's (for owners; for others, the records
+   * of every project they may see), or one project's (for whoever may see it). Security records by
+   * default; `activity` pages through the noise instead.
    */
   async audit(
     actor: Actor,
@@ -142,7 +145,34 @@ export class OrganizationService {
       );
       return { ...trail, stream, projectName: project.name, projectId: project.id };
     }
-    authorize(context, actor.userId, 'organization.manage');
-    return { ...(await this.workspaces.auditTrail(organization, stream, page, AUDIT_PAGE_SHOWN)), stream };
+    if (isOwner(context, actor.userId)) {
+      return { ...(await this.workspaces.auditTrail(organization, stream, page, AUDIT_PAGE_SHOWN)), stream };
+    }
+    // Others see the records of the projects they may see; organization-wide records stay with owners.
+    const visible = await this.visibleProjectIds(organization, actor.userId);
+    if (visible.size === 0) {
+      const owners = ownersOf(context);
+      throw new DomainError(
+        'forbidden',
+        'You cannot see any project yet, so there are no changes to show you. ' +
+          (owners.length > 0
+            ? `Organization owners can give you a role: ${owners.map((u) => `<@${u}>`).join(', ')}.`
+            : 'This organization has no owners yet: whoever runs Keyhouse sets them with `ORG_OWNERS`.'),
+      );
+    }
+    const trail = await this.workspaces.auditTrail(organization, stream, page, AUDIT_PAGE_SHOWN, visible);
+    return { ...trail, stream, scope: 'visible' };
+  }
+
+  private async visibleProjectIds(organization: Organization, userId: string): Promise<Set<string>> {
+    if (organization.settings.defaultRole === 'viewer')
+      return new Set(organization.projects.map((p) => p.id));
+    const context = this.workspaces.context(organization);
+    const projects = await this.workspaces.store.getMany<Project>(
+      organization.projects.map((p) => documentKeys.project(p.id)),
+    );
+    return new Set(
+      projects.filter((p): p is Project => !!p && can(context, userId, 'project.view', p)).map((p) => p.id),
+    );
   }
 }

@@ -55,6 +55,33 @@ export class ProjectService {
     return { project };
   }
 
+  /**
+   * Which of `phrases` name (or are the ID of) a project the caller may see: what a command needs to
+   * read unquoted words as a project name. One read of the organization; where visibility depends on
+   * membership, one more of only the projects named, so the cost follows the phrases, not the
+   * organization, and no hidden project's name is confirmed.
+   */
+  async named(actor: Actor, phrases: readonly string[]): Promise<ProjectSummary[]> {
+    const organization = await this.workspaces.organization(actor.teamId);
+    const wanted = new Set(phrases.map((p) => nameKey(p.replace(/\s+/g, ' '))));
+    const candidates = organization.projects.filter((p) => wanted.has(nameKey(p.name)) || wanted.has(p.id));
+    const context = this.workspaces.context(organization);
+    if (
+      candidates.length === 0 ||
+      organization.settings.defaultRole === 'viewer' ||
+      can(context, actor.userId, 'organization.manage')
+    ) {
+      return candidates;
+    }
+    const projects = await this.workspaces.store.getMany<Project>(
+      candidates.map((p) => documentKeys.project(p.id)),
+    );
+    return candidates.filter((_, i) => {
+      const project = projects[i];
+      return !!project && can(context, actor.userId, 'project.view', project);
+    });
+  }
+
   async show(actor: Actor, reference: string): Promise<ProjectView> {
     const organization = await this.workspaces.organization(actor.teamId);
     const context = this.workspaces.context(organization);

@@ -269,15 +269,15 @@ export class Workspaces {
 
   /**
    * One page of an audit stream, newest first: `page` 1 is the newest `pageSize` records. Reads the
-   * head and the one or two stored pages it spans. With `projectId`, only that project's records:
-   * the stream's pages are read in one round trip and filtered.
+   * head and the one or two stored pages it spans. With `projectId` (one, or a set), only those
+   * projects' records: the stream's pages are read in one round trip and filtered.
    */
   async auditTrail(
     organization: Organization,
     stream: AuditStream,
     page: number,
     pageSize: number,
-    projectId?: string,
+    projectId?: string | ReadonlySet<string>,
   ): Promise<AuditTrailPage> {
     const log = await this.auditLog(organization);
     const head = stream === 'security' ? log.entries : log.activity;
@@ -287,8 +287,9 @@ export class Workspaces {
     if (projectId !== undefined) {
       const numbers = Array.from({ length: Math.max(0, stored - first + 1) }, (_, i) => stored - i);
       const pages = await this.store.getMany<AuditPageDocument>(numbers.map(storedKey));
+      const wanted = typeof projectId === 'string' ? new Set([projectId]) : projectId;
       const all = [...head, ...pages.flatMap((p) => p?.entries ?? [])].filter(
-        (e) => e.projectId === projectId,
+        (e) => e.projectId !== undefined && wanted.has(e.projectId),
       );
       return slicePage(all.length, page, pageSize, (start, end) => all.slice(start, end));
     }

@@ -1,5 +1,5 @@
-import { code } from './render/format';
 import { invalid } from '../domain/errors';
+import { UsageError } from './commands/usage';
 
 /**
  * The one command-text tokenizer. Slack sends slash-command text with `&`, `<` and `>` escaped and
@@ -87,12 +87,13 @@ export function tokenize(raw: string): Token[] {
 /** A token as a user reference, or a refusal that says how to mention someone. */
 export function expectUser(token: Token | undefined, usage: string): string {
   if (token?.kind === 'user') return token.value;
-  throw invalid(`Mention the person with \`@\`, so Slack turns it into a mention. Usage: ${code(usage)}`);
+  // The usage line goes with the refusal, once: `renderError` prints it under the message.
+  throw new UsageError('Mention the person with `@`, so Slack turns it into a mention.', usage);
 }
 
 export function expectChannel(token: Token | undefined, usage: string): string {
   if (token?.kind === 'channel') return token.value;
-  throw invalid(`Mention the channel with \`#\`, so Slack turns it into a link. Usage: ${code(usage)}`);
+  throw new UsageError('Mention the channel with `#`, so Slack turns it into a link.', usage);
 }
 
 export interface Flags {
@@ -114,8 +115,9 @@ export function readFlags(tokens: Token[], from: number, known: readonly string[
     if (!flag) break;
     const name = flag[1] as string;
     if (!known.includes(name)) {
-      throw invalid(
-        `Unknown option \`--${name}\`. Options: ${known.map((k) => `\`--${k}\``).join(', ')}. Usage: ${code(usage)}`,
+      throw new UsageError(
+        `Unknown option \`--${name}\`. Options: ${known.map((k) => `\`--${k}\``).join(', ')}.`,
+        usage,
       );
     }
     if (flag[2] !== undefined) {
@@ -124,7 +126,7 @@ export function readFlags(tokens: Token[], from: number, known: readonly string[
       continue;
     }
     const value = tokens[i + 1];
-    if (!value) throw invalid(`\`--${name}\` needs a value. Usage: ${code(usage)}`);
+    if (!value) throw new UsageError(`\`--${name}\` needs a value.`, usage);
     values[name] = value.value;
     i += 2;
   }

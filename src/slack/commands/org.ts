@@ -6,6 +6,7 @@ import type { AuditStream } from '../../domain/workspaces';
 import { expectChannel, expectUser, type Token, tokenize } from '../tokenize';
 import { type CommandHandler, reply } from './types';
 import { missing, withUsage } from './usage';
+import { nothingAfter, projectWords } from './projectWords';
 
 export const orgCommand: CommandHandler = async (domain, { actor, text, teamName }) => {
   const tokens = tokenize(text);
@@ -46,7 +47,17 @@ export const orgCommand: CommandHandler = async (domain, { actor, text, teamName
       });
     case 'audit':
       return withUsage(USAGE.org.audit, async () => {
-        const { project, page, stream } = auditArguments(tokens.slice(1));
+        const { words, page, stream } = auditArguments(tokens.slice(1));
+        // A project name may be several words; without one, whatever the caller may see.
+        const project = words.length
+          ? (
+              await projectWords(domain, actor, words, 0, {
+                command: '/org audit',
+                usage: USAGE.org.audit,
+                fits: nothingAfter,
+              })
+            ).reference
+          : undefined;
         return reply(renderAudit(await domain.organizations.audit(actor, project, { page, stream })));
       });
     default:
@@ -54,30 +65,27 @@ export const orgCommand: CommandHandler = async (domain, { actor, text, teamName
   }
 };
 
-/** `[<project>] [--page N] [--activity]`, flags anywhere. */
-function auditArguments(tokens: Token[]): { project?: string; page: number; stream: AuditStream } {
-  let project: string | undefined;
+/** `[<project>] [--page N] [--activity]`, flags anywhere; `words` are the project's. */
+function auditArguments(tokens: Token[]): { words: Token[]; page: number; stream: AuditStream } {
+  const words: Token[] = [];
   let page = 1;
   let stream: AuditStream = 'security';
   for (let i = 0; i < tokens.length; i += 1) {
     const token = tokens[i] as Token;
     const flag = token.quoted ? null : /^--([a-z-]+)(?:=(.*))?$/.exec(token.value);
     if (!flag) {
-      if (project !== undefined) throw invalid(`Name one project at most. Usage: ${code(USAGE.org.audit)}`);
-      project = token.value;
+      words.push(token);
     } else if (flag[1] === 'activity') {
       stream = 'activity';
     } else if (flag[1] === 'page') {
       const value = flag[2] ?? tokens[(i += 1)]?.value;
       page = Number(value);
       if (!value || !Number.isInteger(page) || page < 1) {
-        throw invalid(`\`--page\` takes a page number, like \`--page 2\`. Usage: ${code(USAGE.org.audit)}`);
+        throw invalid('`--page` takes a page number, like `--page 2`.');
       }
     } else {
-      throw invalid(
-        `Unknown option \`--${flag[1]}\`. Options: \`--page\`, \`--activity\`. Usage: ${code(USAGE.org.audit)}`,
-      );
+      throw invalid(`Unknown option ${code(`--${flag[1] ?? ''}`)}. Options: \`--page\`, \`--activity\`.`);
     }
   }
-  return { ...(project !== undefined ? { project } : {}), page, stream };
+  return { words, page, stream };
 }

@@ -1,14 +1,51 @@
 import type { Token } from '../tokenize';
 import { decodeSlackText, expectChannel, expectUser, tokenize } from '../tokenize';
-import { escapeText } from '../render/format';
+import { code, escapeText } from '../render/format';
 import { renderHelp, renderUnknownSubcommand, USAGE } from '../render/help';
 import { renderDashboard } from '../render/dashboard';
-import { renderTokenCreated, renderTokenLines } from '../render/delivery';
+import {
+  renderRevokeAllConfirmation,
+  renderTokenCreated,
+  renderTokenLines,
+  renderTokenRevokeChoice,
+  renderTokensRevoked,
+} from '../render/delivery';
 import { plain, renderMembers, renderProjectList } from '../render/messages';
 import { takePage } from '../paging';
 import { renderCreateProjectModal, renderDeleteProjectModal, renderSettingsModal } from '../render/modals';
 import { broadcast, type CommandHandler, modal, reply } from './types';
-import { missing, withUsage } from './usage';
+import { missing, UsageError, withUsage } from './usage';
+import { nothingAfter, projectPhrases, projectWords } from './projectWords';
+import type { Domain } from '../../domain';
+import type { Actor } from '../../domain/model';
+import { RESOURCE_TYPES } from '../../domain/catalog';
+import { invalid } from '../../domain/errors';
+
+const isResourceType = (token: Token | undefined): boolean =>
+  !!token && (RESOURCE_TYPES as readonly string[]).includes(token.value.toLowerCase());
+
+/**
+ * `create web team Front-end servers`, unquoted, where words from the first name an existing project:
+ * the name probably has several words, so say how to quote rather than create something else.
+ */
+async function refuseUnquotedExistingName(domain: Domain, actor: Actor, tokens: Token[]): Promise<void> {
+  const [taken] = await domain.projects.named(actor, projectPhrases(tokens, 1));
+  if (!taken) return;
+  const words = tokens.slice(1).map((t) => t.value);
+  const example = `/project create "${words.slice(0, 2).join(' ')}"${words.length > 2 ? ` ${words.slice(2).join(' ')}` : ''}`;
+  throw new UsageError(
+    `A project named *${escapeText(taken.name)}* already exists, so nothing was created. ` +
+      `If the new project's name has several words, quote it, like ${code(example)}; what follows the name is its description.`,
+    USAGE.project.create,
+  );
+}
+
+/** The one user mention of a command, wherever it is, and the other tokens in their order. */
+function takeUser(tokens: Token[], usage: string): { userId: string; others: Token[] } {
+  const mention = tokens.find((t) => t.kind === 'user');
+  const userId = expectUser(mention, usage);
+  return { userId, others: tokens.filter((t) => t !== mention) };
+}
 
 /** Free text after a token: a single quoted token as is, else the raw rest of the line, decoded. */
 export function restOfLine(text: string, tokens: Token[], from: number): string {
@@ -23,6 +60,25 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
   const sub = tokens[0]?.value.toLowerCase();
   const arg = (index: number, what: string, usage: string): string =>
     tokens[index]?.value ?? missing(what, usage);
+  /** The project from `from` on (names with spaces need no quotes); `fits` says what may follow it. */
+  const projectAt = (
+    from: number,
+    usage: string,
+    fits: (rest: Token[]) => boolean = nothingAfter,
+    options: {
+      restIsText?: boolean;
+      among?: Token[];
+      command?: string;
+      prefer?: (rest: Token[]) => boolean;
+    } = {},
+  ) =>
+    projectWords(domain, actor, options.among ?? tokens, from, {
+      command: options.command ?? `/project ${sub ?? ''}`,
+      usage,
+      fits,
+      ...(options.restIsText ? { restIsText: true } : {}),
+      ...(options.prefer ? { prefer: options.prefer } : {}),
+    });
 
   switch (sub) {
     case 'help':
@@ -45,6 +101,7 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
     case 'create':
       return withUsage(USAGE.project.create, async () => {
         if (!tokens[1]) return modal(renderCreateProjectModal(channelId));
+        if (!tokens[1].quoted && tokens.length > 2) await refuseUnquotedExistingName(domain, actor, tokens);
         const project = await domain.projects.create(actor, tokens[1].value, restOfLine(text, tokens, 2));
         return reply(
           plain(
@@ -57,27 +114,27 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
     case 'dashboard': {
       const usage = USAGE.project[sub];
       return withUsage(usage, async () => {
-        const view = await domain.projects.show(actor, arg(1, 'The project', usage));
+        const view = await domain.projects.show(actor, (await projectAt(1, usage)).reference);
         const dashboard = renderDashboard(view, domain.workspaces.now(), publicUrl);
         return sub === 'show' ? reply(dashboard) : broadcast(dashboard);
       });
     }
     case 'settings':
       return withUsage(USAGE.project.settings, async () => {
-        const project = await domain.projects.prepareSettings(
-          actor,
-          arg(1, 'The project', USAGE.project.settings),
-        );
+        const { reference } = await projectAt(1, USAGE.project.settings);
+        const project = await domain.projects.prepareSettings(actor, reference);
         return modal(renderSettingsModal(project, channelId));
       });
     case 'rename':
       return withUsage(USAGE.project.rename, async () => {
-        const reference = arg(1, 'The project', USAGE.project.rename);
-        if (!tokens[2]) missing('The new name', USAGE.project.rename);
+        const { reference, next } = await projectAt(1, USAGE.project.rename, (rest) => rest.length > 0, {
+          restIsText: true,
+        });
+        if (!tokens[next]) missing('The new name', USAGE.project.rename);
         const { project, previousName } = await domain.projects.rename(
           actor,
           reference,
-          restOfLine(text, tokens, 2),
+          restOfLine(text, tokens, next),
         );
         return reply(
           plain(
@@ -87,16 +144,18 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
       });
     case 'delete':
       return withUsage(USAGE.project.delete, async () => {
-        const project = await domain.projects.prepareDelete(
-          actor,
-          arg(1, 'The project', USAGE.project.delete),
-        );
+        const { reference } = await projectAt(1, USAGE.project.delete);
+        const project = await domain.projects.prepareDelete(actor, reference);
         return modal(renderDeleteProjectModal(project, channelId));
       });
     case 'channel':
       return withUsage(USAGE.project.channel, async () => {
-        const reference = arg(1, 'The project', USAGE.project.channel);
-        const channel = expectChannel(tokens[2], USAGE.project.channel);
+        // The channel and the project, in either order.
+        const channelToken = tokens.find((t) => t.kind === 'channel');
+        const channel = expectChannel(channelToken ?? tokens[2], USAGE.project.channel);
+        const { reference } = await projectAt(1, USAGE.project.channel, nothingAfter, {
+          among: tokens.filter((t) => t !== channelToken),
+        });
         const project = await domain.projects.updateSettings(actor, reference, { approvalsChannel: channel });
         return reply(
           plain(
@@ -106,24 +165,40 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
       });
     case 'token':
       return withUsage(USAGE.project.token, async () => {
-        const reference = arg(1, 'The project', USAGE.project.token);
-        const verb = tokens[2]?.value.toLowerCase();
+        // `[label]`, `list`, `revoke [label|--all]` after the project.
+        const { reference, next } = await projectAt(
+          1,
+          USAGE.project.token,
+          (rest) => rest.length <= 1 || (rest.length === 2 && rest[0]?.value.toLowerCase() === 'revoke'),
+        );
+        const verb = tokens[next]?.value.toLowerCase();
         if (verb === 'list') {
           const { project, tokens: list } = await domain.delivery.listTokens(actor, reference);
           return reply(plain(`*${escapeText(project.name)}*\n${renderTokenLines(list)}`));
         }
         if (verb === 'revoke') {
-          const { project, revoked } = await domain.delivery.revokeTokens(actor, reference, tokens[3]?.value);
-          return reply(
-            plain(
-              `Revoked ${revoked.map((t) => `*${escapeText(t.label)}*`).join(', ')} of *${escapeText(project.name)}*: instances using ${revoked.length === 1 ? 'it' : 'them'} get 401 from now on.`,
-            ),
-          );
+          const which = tokens[next + 1];
+          if (!which) {
+            // Revoking is never the default: show the labels and how to revoke one or all.
+            const { project, tokens: list } = await domain.delivery.listTokens(actor, reference);
+            return reply(renderTokenRevokeChoice(project, list));
+          }
+          if (!which.quoted && which.value.toLowerCase() === '--all') {
+            const { project, tokens: list } = await domain.delivery.listTokens(actor, reference);
+            return reply(renderRevokeAllConfirmation(project, list, domain.workspaces.now().toISOString()));
+          }
+          if (!which.quoted && which.value.startsWith('--')) {
+            throw invalid(
+              `Unknown option ${code(which.value.slice(0, 30))}: revoke one token by its label, or all with \`--all\`.`,
+            );
+          }
+          const { project, revoked } = await domain.delivery.revokeTokens(actor, reference, which.value);
+          return reply(renderTokensRevoked(project, revoked));
         }
         const { project, token, record } = await domain.delivery.createToken(
           actor,
           reference,
-          tokens[2]?.value,
+          tokens[next]?.value,
         );
         return reply(
           renderTokenCreated(project, await domain.delivery.withLastUse(project), token, record, publicUrl),
@@ -131,16 +206,19 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
       });
     case 'grant':
       return withUsage(USAGE.project.grant, async () => {
-        const reference = arg(1, 'The project', USAGE.project.grant);
-        const userId = expectUser(tokens[2], USAGE.project.grant);
-        const role = arg(3, 'The role', USAGE.project.grant).toLowerCase();
+        // The person and the project, in either order: `grant web @alice admin`, `grant @alice web admin`.
+        const { userId, others } = takeUser(tokens, USAGE.project.grant);
+        const { reference, next } = await projectAt(1, USAGE.project.grant, (rest) => rest.length === 1, {
+          among: others,
+        });
+        const role = (others[next]?.value ?? missing('The role', USAGE.project.grant)).toLowerCase();
         const project = await domain.projects.grant(actor, reference, userId, role);
         return reply(plain(`<@${userId}> is now *${role}* of *${escapeText(project.name)}*.`));
       });
     case 'revoke':
       return withUsage(USAGE.project.revoke, async () => {
-        const reference = arg(1, 'The project', USAGE.project.revoke);
-        const userId = expectUser(tokens[2], USAGE.project.revoke);
+        const { userId, others } = takeUser(tokens, USAGE.project.revoke);
+        const { reference } = await projectAt(1, USAGE.project.revoke, nothingAfter, { among: others });
         const project = await domain.projects.revoke(actor, reference, userId);
         return reply(plain(`<@${userId}> no longer has a role on *${escapeText(project.name)}*.`));
       });
@@ -149,12 +227,18 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
       if (verb === 'add') {
         return withUsage(USAGE.project.resourceAdd, async () => {
           const usage = USAGE.project.resourceAdd;
+          const { reference, next } = await projectAt(
+            2,
+            usage,
+            (rest) => rest.length >= 2 && rest.length <= 3,
+            { command: '/project resource add', prefer: (rest) => isResourceType(rest[0]) },
+          );
           const { resource, project } = await domain.resources.add(
             actor,
-            arg(2, 'The project', usage),
-            arg(3, 'The resource type', usage),
-            arg(4, 'The resource name', usage),
-            tokens[5]?.value,
+            reference,
+            arg(next, 'The resource type', usage),
+            arg(next + 1, 'The resource name', usage),
+            tokens[next + 2]?.value,
           );
           return reply(
             plain(
@@ -166,11 +250,15 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
       if (verb === 'remove') {
         return withUsage(USAGE.project.resourceRemove, async () => {
           const usage = USAGE.project.resourceRemove;
+          const { reference, next } = await projectAt(2, usage, (rest) => rest.length === 2, {
+            command: '/project resource remove',
+            prefer: (rest) => isResourceType(rest[0]),
+          });
           const { resource, project } = await domain.resources.remove(
             actor,
-            arg(2, 'The project', usage),
-            arg(3, 'The resource type', usage),
-            arg(4, 'The resource name', usage),
+            reference,
+            arg(next, 'The resource type', usage),
+            arg(next + 1, 'The resource name', usage),
           );
           return reply(
             plain(

@@ -1,13 +1,12 @@
 import { renderHelp, renderUnknownSubcommand, USAGE } from '../render/help';
 import { renderKeyAdded, renderKeyChanged, renderKeyList } from '../render/messages';
-import { decodeSlackText, readFlags, tokenize } from '../tokenize';
+import { decodeSlackText, tokenize } from '../tokenize';
 import { takePage } from '../paging';
 import { renderAddKeyModal } from '../render/modals';
 import { type CommandHandler, modal, reply } from './types';
 import { missing, UsageError, withUsage } from './usage';
-
-const ADD_FLAGS = ['name', 'expires', 'reason'] as const;
-const LOOKS_LIKE_KEY = /^(ssh-|ecdsa-|sk-|-----BEGIN|----)/;
+import { parseAddArguments } from './keyArguments';
+import { nothingAfter, projectWords } from './projectWords';
 
 export const sshkeyCommand: CommandHandler = async (domain, { actor, text, channelId }) => {
   const tokens = tokenize(text);
@@ -18,8 +17,7 @@ export const sshkeyCommand: CommandHandler = async (domain, { actor, text, chann
     case 'add':
       return withUsage(USAGE.sshkey.add, async () => {
         const usage = USAGE.sshkey.add;
-        const project = tokens[1];
-        if (!project) {
+        if (!tokens[1]) {
           const { projects } = await domain.projects.list(actor);
           return modal(
             renderAddKeyModal(
@@ -29,15 +27,26 @@ export const sshkeyCommand: CommandHandler = async (domain, { actor, text, chann
             ),
           );
         }
-        if (LOOKS_LIKE_KEY.test(project.value)) {
-          throw new UsageError('Name the project before the key.', usage);
+        const { projectTokens, publicKey: pasted, flags: values } = parseAddArguments(text, tokens, 1);
+        if (projectTokens.length === 0) {
+          if (pasted !== undefined) throw new UsageError('Name the project before the key.', usage);
+          missing('The project', usage);
         }
-        const { values, rest } = readFlags(tokens, 2, ADD_FLAGS, usage);
-        const keyToken = tokens[rest];
-        if (!keyToken) missing('The public key', usage);
-        // The key is the rest of the line verbatim: it holds spaces (its comment) and maybe line breaks.
-        const publicKey = decodeSlackText(text.slice(keyToken.start));
-        const outcome = await domain.keys.add(actor, project.value, {
+        // The project may be several words; without a recognisable key, what follows the project is the key.
+        const { reference, next } = await projectWords(domain, actor, projectTokens, 0, {
+          command: '/sshkey add',
+          usage,
+          fits: pasted !== undefined ? nothingAfter : (rest) => rest.length > 0,
+          restIsText: true,
+        });
+        const publicKey =
+          pasted ??
+          projectTokens
+            .slice(next)
+            .map((t) => decodeSlackText(text.slice(t.start, t.end)))
+            .join(' ');
+        if (!publicKey.trim()) missing('The public key', usage);
+        const outcome = await domain.keys.add(actor, reference, {
           publicKey,
           ...(values.name !== undefined ? { name: values.name } : {}),
           ...(values.expires !== undefined ? { expires: values.expires } : {}),
@@ -50,10 +59,12 @@ export const sshkeyCommand: CommandHandler = async (domain, { actor, text, chann
     case 'list':
       return withUsage(USAGE.sshkey.list, async () => {
         const { page, rest } = takePage(tokens.slice(1), USAGE.sshkey.list);
-        const { project, keys, now } = await domain.keys.list(
-          actor,
-          rest[0]?.value ?? missing('The project', USAGE.sshkey.list),
-        );
+        const { reference } = await projectWords(domain, actor, rest, 0, {
+          command: '/sshkey list',
+          usage: USAGE.sshkey.list,
+          fits: nothingAfter,
+        });
+        const { project, keys, now } = await domain.keys.list(actor, reference);
         return reply(renderKeyList(project, keys, now, page));
       });
     case 'remove':
@@ -61,11 +72,16 @@ export const sshkeyCommand: CommandHandler = async (domain, { actor, text, chann
     case 'enable': {
       const usage = USAGE.sshkey[sub];
       return withUsage(usage, async () => {
-        const project = tokens[1]?.value ?? missing('The project', usage);
-        if (!tokens[2]) missing('The key (its name, fingerprint or ID)', usage);
+        const { reference, next } = await projectWords(domain, actor, tokens, 1, {
+          command: `/sshkey ${sub}`,
+          usage,
+          fits: (rest) => rest.length > 0,
+          restIsText: true,
+        });
+        const keyToken = tokens[next] ?? missing('The key (its name, fingerprint or ID)', usage);
         const keyReference =
-          tokens.length === 3 ? tokens[2].value : decodeSlackText(text.slice(tokens[2].start)).trim();
-        const { key, project: updated } = await domain.keys.change(actor, project, keyReference, sub);
+          tokens.length === next + 1 ? keyToken.value : decodeSlackText(text.slice(keyToken.start)).trim();
+        const { key, project: updated } = await domain.keys.change(actor, reference, keyReference, sub);
         return reply(renderKeyChanged(key, updated, sub));
       });
     }

@@ -5,6 +5,7 @@ import { registerApprovals } from './approvals';
 import { registerCommands } from './commands';
 import { guardPrivateKeys } from './common';
 import { registerHome } from './home';
+import { registerTokens } from './tokens';
 import { registerViews } from './views';
 
 /** Every Slack listener: thin, each parses its input, calls one use case and renders the result. */
@@ -16,4 +17,5 @@ export function registerListeners(app: App, domain: Domain, publicUrl: string): 
   registerActions(app, domain, publicUrl);
   registerHome(app, domain, publicUrl);
   registerApprovals(app, domain, publicUrl);
+  registerTokens(app, domain);
 }

@@ -1,7 +1,8 @@
 import type { KnownBlock } from '@slack/types';
 import { authorizedKeysText, etagOf, servedKeys } from '../../domain/delivery';
 import type { CheckIn, DeliveryToken, Project } from '../../domain/model';
-import { code, escapeText, section, user, when } from './format';
+import { ACTION } from '../ids';
+import { button, code, escapeText, section, user, when } from './format';
 import { fitLines } from './limits';
 import type { Message } from './messages';
 
@@ -85,4 +86,77 @@ export function renderRecipes(publicUrl: string, projectId: string): KnownBlock[
         `On every login, with OpenSSH:\n\`\`\`${authorizedKeysCommandRecipe(publicUrl, projectId)}\`\`\``,
     ),
   ];
+}
+
+const projectArgument = (name: string): string => (/\s/.test(name) ? `"${name}"` : name);
+
+/** `revoke` without a label: which tokens there are, and how to revoke one or all. Nothing is revoked. */
+export function renderTokenRevokeChoice(project: Project, tokens: DeliveryToken[]): Message {
+  const name = projectArgument(project.name);
+  if (tokens.length === 0) {
+    return {
+      text: `${project.name} has no key-delivery tokens.`,
+      blocks: [
+        section(`Project *${escapeText(project.name)}* has no key-delivery tokens: nothing to revoke.`),
+      ],
+    };
+  }
+  const text =
+    `Which token of *${escapeText(project.name)}* should be revoked? Nothing was revoked.\n` +
+    `${renderTokenLines(tokens)}\n` +
+    `One: ${code(`/project token ${name} revoke ${tokens[0]?.label ?? '<label>'}`)} · ` +
+    `all of them: ${code(`/project token ${name} revoke --all`)} (asks you to confirm). ` +
+    'Instances using a revoked token get 401.';
+  return { text: `Which token of ${project.name} should be revoked?`, blocks: [section(text)] };
+}
+
+/** What a Revoke-all button carries: the project, and when it was asked (newer tokens are spared). */
+export interface RevokeAllValue {
+  projectId: string;
+  createdUpTo: string;
+}
+
+export function decodeRevokeAllValue(raw: string | undefined): RevokeAllValue | undefined {
+  try {
+    const value = JSON.parse(raw ?? '') as Partial<RevokeAllValue>;
+    return typeof value.projectId === 'string' && typeof value.createdUpTo === 'string'
+      ? { projectId: value.projectId, createdUpTo: value.createdUpTo }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `revoke --all` asks first: a danger-styled Confirm button, and Cancel. */
+export function renderRevokeAllConfirmation(project: Project, tokens: DeliveryToken[], at: string): Message {
+  if (tokens.length === 0) return renderTokenRevokeChoice(project, tokens);
+  const value: RevokeAllValue = { projectId: project.id, createdUpTo: at };
+  const labels = tokens.map((t) => `*${escapeText(t.label)}*`).join(', ');
+  const text =
+    `:warning: Revoke all ${tokens.length} key-delivery token${tokens.length === 1 ? '' : 's'} of *${escapeText(project.name)}* (${labels})? ` +
+    'Every instance that fetches keys with them gets 401 until it is given a new token.';
+  return {
+    text: `Revoke all tokens of ${project.name}?`,
+    blocks: [
+      section(text),
+      {
+        type: 'actions',
+        elements: [
+          button(ACTION.tokensRevokeAll, 'Revoke all', JSON.stringify(value), 'danger'),
+          button(ACTION.tokensRevokeCancel, 'Cancel', project.id),
+        ],
+      },
+    ],
+  };
+}
+
+export function renderTokensRevoked(project: Project, revoked: DeliveryToken[]): Message {
+  if (revoked.length === 0) {
+    const text = `Nothing more to revoke: the tokens of *${escapeText(project.name)}* were already revoked.`;
+    return { text, blocks: [section(text)] };
+  }
+  const text =
+    `Revoked ${revoked.map((t) => `*${escapeText(t.label)}*`).join(', ')} of *${escapeText(project.name)}*: ` +
+    `instances using ${revoked.length === 1 ? 'it' : 'them'} get 401 from now on.`;
+  return { text, blocks: [section(text)] };
 }

@@ -19,16 +19,16 @@ export const USAGE = {
     settings: '/project settings <project>',
     rename: '/project rename <project> <new name>',
     delete: '/project delete <project>',
-    grant: '/project grant <project> @user admin|member|viewer',
+    grant: '/project grant <project> @user admin|member|viewer (or @user first)',
     revoke: '/project revoke <project> @user',
     channel: '/project channel <project> #channel',
-    token: '/project token <project> [label] | list | revoke [label]',
+    token: '/project token <project> [label] | list | revoke <label> | revoke --all',
     resourceAdd: '/project resource add <project> <type> <name> [zone]',
     resourceRemove: '/project resource remove <project> <type> <name>',
   },
   sshkey: {
     form: '/sshkey add',
-    add: '/sshkey add <project> [--name <name>] [--expires <8h|3d|YYYY-MM-DD>] [--reason "<text>"] <public key>',
+    add: '/sshkey add <project> [--name <name>] [--expires <30m|8h|3d|YYYY-MM-DD>] [--reason "<text>"] <public key> (options also after the key)',
     list: '/sshkey list <project> [--page N]',
     remove: '/sshkey remove <project> <key name, fingerprint or ID>',
     disable: '/sshkey disable <project> <key name, fingerprint or ID>',
@@ -56,12 +56,14 @@ const EXAMPLES: Record<CommandName, string[]> = {
     '/project grant web @alice admin',
     '/project channel web #web-approvals',
     '/project token web fleet',
+    '/project token web revoke fleet',
     '/project resource add web instance web-1 fr-par-1',
   ],
   sshkey: [
     '/sshkey add',
     '/sshkey add web ssh-ed25519 AAAAC3Nza… alice@laptop',
     '/sshkey add web --name oncall --expires 8h --reason "incident 42" ssh-ed25519 AAAA…',
+    '/sshkey add web team ssh-ed25519 AAAA… me@laptop --expires 30m',
     '/sshkey list web --page 2',
     '/sshkey disable web alice@laptop',
     '/sshkey remove web SHA256:Vb4X…',
@@ -79,11 +81,11 @@ const NOTES: Record<CommandName, string> = {
     'Only organization owners change organization settings. `default-role`: what people without a role on a project may do ' +
     '(`viewer`: see it; `none`: nothing). `project-creators`: who may create projects.',
   project:
-    'A `<project>` is a name (any case) or an ID. Quote names with spaces: `"web team"`. ' +
+    'A `<project>` is a name (any case) or an ID. A name with spaces needs quotes (`"web team"`) only where the words could be read two ways: Keyhouse then asks. ' +
     'Resource types: `instance`, `private-network`, `kubernetes-cluster`, `flexible-ip`, `load-balancer`, `database`, `object-bucket`.',
   sshkey:
     'Accepted: `ssh-ed25519`, `ecdsa-sha2-nistp256/384/521`, `ssh-rsa` (2048 bits or more) and security keys (`sk-…`), ' +
-    'as an OpenSSH line, an RFC 4716 block or a PEM public key.',
+    'as an OpenSSH line, an RFC 4716 block or a PEM public key, bare or pasted as code (in backticks or a ``` block).',
 };
 
 export function renderHelp(command: CommandName): { text: string; blocks: KnownBlock[] } {

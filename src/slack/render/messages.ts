@@ -171,7 +171,11 @@ function auditCommand(view: AuditView, page: number, stream = view.stream): stri
 /** One page of the audit trail: its records, which page of how many, and how to reach the others. */
 export function renderAudit(view: AuditView): Message {
   const what = view.stream === 'activity' ? 'Instance check-ins and expired requests' : 'Changes';
-  const title = view.projectName ? `${what} in ${view.projectName}` : what;
+  const title = view.projectName
+    ? `${what} in ${view.projectName}`
+    : view.scope === 'visible'
+      ? `${what} in the projects you can see`
+      : what;
   const other =
     view.stream === 'activity'
       ? `Changes made by people: ${auditCommand(view, 1, 'security')}`
