@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './domain/expiry';
 import { MAX_REGISTRATIONS_PER_TOKEN_PER_MINUTE } from './domain/limits';
+import { documentKeys } from './domain/workspaces';
 
 /** Settings from the environment (and `.env`). A bad or missing one stops start-up with one line naming it. */
 
@@ -10,6 +11,20 @@ const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankAsUnset, 
 
 // Settings and key expiries share one duration grammar (`30m`, `8h`, `3d`).
 export { parseDuration } from './domain/expiry';
+
+/**
+ * The first segment of every key the store writes: the documents', and the store's own counters, locks
+ * and commit records. Keyv leaves a key that already starts with `<namespace>:` as it is, so a namespace
+ * equal to one of these would read and write some documents outside the namespace.
+ */
+const STORE_KEY_PREFIXES: ReadonlySet<string> = new Set([
+  ...Object.values(documentKeys).map((key) =>
+    (key as (...parts: string[]) => string)('x', 'x', 'x').split(':')[0]!.toLowerCase(),
+  ),
+  'hit',
+  'lock',
+  'commit',
+]);
 
 /** A per-minute budget: a whole number, 0 switching the limit off. */
 const perMinute = (fallback: number) =>
@@ -93,7 +108,11 @@ const schema = z
       z
         .string()
         .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -')
-        .default('keyhouse'),
+        .default('keyhouse')
+        .refine((namespace) => !STORE_KEY_PREFIXES.has(namespace.toLowerCase()), {
+          error: (issue) =>
+            `must not be ${String(issue.input)}, a prefix of Keyhouse's own stored keys (${[...STORE_KEY_PREFIXES].join(', ')}): pick another name, such as keyhouse`,
+        }),
     ),
     LOG_LEVEL: z.preprocess(blankAsUnset, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
     KEY_RATE_LIMIT_PER_IP: perMinute(600),

@@ -1,3 +1,4 @@
+import { loadConfig } from '../src/config';
 import { tempDir, uniqueNamespace } from './helpers/env';
 import { FakeSlack } from './helpers/fakeSlack';
 import { SIGNING_SECRET } from './helpers/slackUser';
@@ -83,3 +84,51 @@ test('in Socket Mode, an app token Slack rejects stops start-up naming SLACK_APP
   expect(run.stderr()).not.toMatch(/\n\s+at /);
   expect(run.stdout()).not.toMatch(/running/i);
 }, 30_000);
+
+describe('STORE_NAMESPACE', () => {
+  // Every first segment of a key the store writes: the documents', and the store's own.
+  const prefixes = [
+    ...[
+      'org',
+      'project',
+      'audit',
+      'userkeys',
+      'request',
+      'requests',
+      'keys',
+      'checkin',
+      'tokenuse',
+      'tokens',
+    ],
+    ...['hit', 'lock', 'commit'],
+  ];
+
+  test.each(prefixes)(
+    '%s, a prefix of the stored keys, is refused in one line naming STORE_NAMESPACE',
+    (name) => {
+      for (const spelled of [name, name.toUpperCase()]) {
+        expect(() => loadConfig({ ...settings(), STORE_NAMESPACE: spelled })).toThrow(
+          new RegExp(
+            `^STORE_NAMESPACE must not be ${spelled}, a prefix of Keyhouse's own stored keys \\(.*\\): pick another name, such as keyhouse$`,
+          ),
+        );
+      }
+    },
+  );
+
+  test.each(['a:b', 'two words', 'org:', 'x'.repeat(65)])('%s is refused', (name) => {
+    expect(() => loadConfig({ ...settings(), STORE_NAMESPACE: name })).toThrow(/^STORE_NAMESPACE must be/);
+  });
+
+  test.each(['keyhouse', 'orgs', 'prod-org', 'team_1'])('%s is taken', (name) => {
+    expect(loadConfig({ ...settings(), STORE_NAMESPACE: name }).storeNamespace).toBe(name);
+  });
+
+  test('the process refuses to start on one, with one line', async () => {
+    const run = launch({ ...settings(), STORE_NAMESPACE: 'org' });
+    expect(await run.exited).toBe(1);
+    expect(run.stderr().trim().split('\n')).toEqual([
+      expect.stringMatching(/^Keyhouse cannot start: STORE_NAMESPACE must not be org, /),
+    ]);
+  }, 30_000);
+});
