@@ -84,6 +84,7 @@ describe('names with spaces, unquoted', () => {
     );
     expect(await keysOf('web')).toHaveLength(0);
     expect(await say(OWNER_ID, '/sshkey', 'list web team')).toContain('*ann@laptop*');
+    expect(await say(OWNER_ID, '/project', 'members web team --page 1')).toContain('*web team*');
     // A key name after a project name can be read two ways when both projects exist: asked, not guessed.
     expect(await say(OWNER_ID, '/sshkey', 'disable web team ann@laptop')).toContain(
       '`/sshkey disable "web team" ann@laptop`',

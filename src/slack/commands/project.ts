@@ -92,10 +92,8 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
     case 'members':
       return withUsage(USAGE.project.members, async () => {
         const { page, rest } = takePage(tokens.slice(1), USAGE.project.members);
-        const { project } = await domain.projects.members(
-          actor,
-          rest[0]?.value ?? missing('The project', USAGE.project.members),
-        );
+        const { reference } = await projectAt(0, USAGE.project.members, nothingAfter, { among: rest });
+        const { project } = await domain.projects.members(actor, reference);
         return reply(renderMembers(project, page));
       });
     case 'create':
