@@ -1,6 +1,7 @@
 import { invalid } from '../domain/errors';
 import type { AuditStream } from '../domain/workspaces';
 import { HOME_TABS, type HomeTab } from './ids';
+import { UsageError } from './commands/usage';
 import type { Token } from './tokenize';
 
 /**
@@ -124,12 +125,13 @@ export function takePage(tokens: Token[], usage: string): { page: number; rest: 
       continue;
     }
     if (flag[1] !== 'page') {
-      throw invalid(`Unknown option \`--${flag[1]}\`. Options: \`--page\`. Usage: \`${usage}\``);
+      // The usage line goes with the refusal, once: `renderError` prints it, escaped, under the message.
+      throw new UsageError(`Unknown option \`--${flag[1]}\`. Options: \`--page\`.`, usage);
     }
     const value = flag[2] ?? tokens[(i += 1)]?.value;
     page = Number(value);
     if (!value || !Number.isInteger(page) || page < 1) {
-      throw invalid(`\`--page\` takes a page number, like \`--page 2\`. Usage: \`${usage}\``);
+      throw new UsageError('`--page` takes a page number, like `--page 2`.', usage);
     }
   }
   return { page, rest };

@@ -230,8 +230,15 @@ describe('arguments in either order, and who is told what', () => {
   });
 
   test('a usage line is printed once', async () => {
-    const text = (await run(OWNER_ID, '/org', 'owner add alice')).body.text as string;
-    expect(text.match(/Usage:/g)).toHaveLength(1);
+    for (const [command, line] of [
+      ['/org', 'owner add alice'],
+      ['/project', 'channel web general'],
+      ['/sshkey', 'list web --pages 2'],
+      ['/sshkey', 'list web --page x'],
+    ] as const) {
+      const text = (await run(OWNER_ID, command, line)).body.text as string;
+      expect([line, text.match(/Usage:/g)]).toEqual([line, ['Usage:']]);
+    }
   });
 
   test('/org audit without a project shows members the projects they may see', async () => {
