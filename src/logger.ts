@@ -8,6 +8,20 @@ import { containsPrivateKeyMaterial } from './domain/keys/privateKey';
 const ORDER = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR];
 export const WITHHELD = '[log line withheld: it contained private key material]';
 
+const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A log line as one line: control characters (C0, DEL, C1) and the Unicode line and paragraph
+ * separators are written as escapes (`\n`, `\r`, `\t`, `\u00XX`), so text from a request can neither
+ * end a line nor start a forged one.
+ */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => {
+    return NAMED_ESCAPES[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
 export function render(parts: unknown[]): string {
   const line = parts
     .map((part) => {
@@ -20,7 +34,8 @@ export function render(parts: unknown[]): string {
       }
     })
     .join(' ');
-  return containsPrivateKeyMaterial(line) ? WITHHELD : line;
+  // The detector reads the text as it came, line breaks included; only then is it made one line.
+  return containsPrivateKeyMaterial(line) ? WITHHELD : oneLine(line);
 }
 
 export function createLogger(
@@ -33,7 +48,7 @@ export function createLogger(
     (at: LogLevel) =>
     (...parts: unknown[]) => {
       if (ORDER.indexOf(at) < ORDER.indexOf(current)) return;
-      write(`[${at.toUpperCase()}] ${name} ${render(parts)}`);
+      write(`[${at.toUpperCase()}] ${oneLine(name)} ${render(parts)}`);
     };
   return {
     debug: log(LogLevel.DEBUG),

@@ -42,3 +42,28 @@ describe('the logger never writes private key material', () => {
     expect(lines).toEqual(['[ERROR] keyhouse Error: loud']);
   });
 });
+
+describe('one call is one line', () => {
+  test('control characters and line separators are written as escapes', () => {
+    // JSON already escapes C0 characters in what it renders; the line escapes the rest.
+    const { lines, logger } = capture();
+    logger.warn('zone=x\n[ERROR] keyhouse admin UEVIL ok\r\n', {
+      text: 'a\tb\u0000c\u0085d\u2028e\u2029f\u007f',
+    });
+    expect(lines).toEqual([
+      '[WARN] keyhouse zone=x\\n[ERROR] keyhouse admin UEVIL ok\\r\\n {"text":"a\\tb\\u0000c\\u0085d\\u2028e\\u2029f\\u007f"}',
+    ]);
+  });
+
+  test('an Error with a line break in its message is one line', () => {
+    const { lines, logger } = capture();
+    logger.error(new Error('first\nsecond'));
+    expect(lines).toEqual(['[ERROR] keyhouse Error: first\\nsecond']);
+  });
+
+  test('a private key is still withheld when its line breaks are what it is recognized by', () => {
+    const { lines, logger } = capture();
+    logger.info('pasted:', keys.generate('ed25519').privateText);
+    expect(lines).toEqual([`[INFO] keyhouse ${WITHHELD}`]);
+  });
+});

@@ -46,6 +46,10 @@ export interface HttpRoutesOptions {
 const ORIGIN = 'http://keyhouse.invalid';
 const AUTHORIZED_KEYS = /^\/v1\/projects\/([^/]+)\/authorized_keys$/;
 const READ_METHODS = 'GET, HEAD';
+/** The rate limits' window: a flood of refusals is told once per window. */
+const LOG_WINDOW_MS = 60_000;
+/** Refusals that cost no storage (malformed input, a malformed or wrong token, an unknown path). */
+const FREE_REFUSALS = new Set([400, 401, 404]);
 
 /** The request target as a URL, or undefined when it is not a path (or an absolute http URL). */
 export function parseTarget(target: string | undefined): URL | undefined {
@@ -93,7 +97,24 @@ export function createHttpServer(options: HttpRoutesOptions): Server {
   const where = (req: IncomingMessage, path: string) =>
     `${req.method ?? '?'} ${loggable(path)} from ${clientAddress(req, trustProxy)}`;
 
-  /** Answers a 4xx with one warning line (404s, which scanners make by the thousand, at debug). */
+  /**
+   * Until when a repeated warning (429s from one client address, refused registrations in one project)
+   * is quiet, so a flood of them is one warning a minute, not one per request.
+   */
+  const warned = new Map<string, number>();
+  const firstInWindow = (about: string, now = Date.now()): boolean => {
+    const until = warned.get(about);
+    if (until !== undefined && until > now) return false;
+    if (warned.size >= 10_000) warned.clear();
+    warned.set(about, now + LOG_WINDOW_MS);
+    return true;
+  };
+
+  /**
+   * Answers a 4xx with one log line. What costs nothing to refuse (malformed input, a malformed or
+   * wrong token, an unknown path: scanners send them by the thousand) is logged at debug; a 429 is a
+   * warning once a minute per client address; anything else a warning.
+   */
   const refuse = (
     req: IncomingMessage,
     res: ServerResponse,
@@ -102,7 +123,12 @@ export function createHttpServer(options: HttpRoutesOptions): Server {
     body: string,
     headers: Record<string, string> = {},
   ) => {
-    (status === 404 ? logger.debug : logger.warn)(`refused ${status}: ${where(req, path)}: ${body.trim()}`);
+    const line = `refused ${status}: ${where(req, path)}: ${body.trim()}`;
+    if (FREE_REFUSALS.has(status)) logger.debug(line);
+    else if (status !== 429) logger.warn(line);
+    else if (firstInWindow(`429 ${clientAddress(req, trustProxy)}`)) {
+      logger.warn(`${line} (more from this address in the next minute are logged at debug)`);
+    } else logger.debug(line);
     send(res, status, body, headers);
   };
 
@@ -156,7 +182,7 @@ export function createHttpServer(options: HttpRoutesOptions): Server {
       const headers: Record<string, string> = { etag: keys.etag, 'x-keyhouse-keys': String(keys.count) };
       if (keys.registration?.outcome === 'refused') {
         headers['x-keyhouse-registration'] = `refused: ${keys.registration.message}`;
-        logger.warn(
+        (firstInWindow(`registration ${caller.projectId}`) ? logger.warn : logger.debug)(
           `instance not registered in project ${caller.projectId} (${keys.registration.reason}): ${keys.registration.message}`,
         );
       }
@@ -173,7 +199,7 @@ export function createHttpServer(options: HttpRoutesOptions): Server {
         return over ? tooMany(req, res, path, over) : unauthorized();
       }
       if (isDomainError(error) && (error.code === 'storage_unavailable' || error.code === 'busy')) {
-        logger.warn(`key route answered 503: ${where(req, path)}: ${error.message}`);
+        logger.error(`key route answered 503: ${where(req, path)}: ${error.message}`);
         send(res, 503, 'storage unavailable, try again\n', { 'retry-after': '5' });
         return;
       }
@@ -255,7 +281,7 @@ export function createHttpServer(options: HttpRoutesOptions): Server {
     }
     const status =
       error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    logger.warn(`refused ${status}: malformed or slow request (${error.code ?? error.message})`);
+    logger.debug(`refused ${status}: malformed or slow request (${error.code ?? error.message})`);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
       () => socket.destroy(),

@@ -1,0 +1,105 @@
+import { tempDir, uniqueNamespace } from '../helpers/env';
+import { FakeSlack } from '../helpers/fakeSlack';
+import { SIGNING_SECRET } from '../helpers/slackUser';
+import { type KeyhouseProcess, startKeyhouse } from './keyhouseProcess';
+
+/**
+ * What a client sends to the key route cannot write a log line of its own, and refusals that cost
+ * nothing do not fill the log: the real process, at debug level, its stderr read line by line.
+ */
+const slack = new FakeSlack();
+let keyhouse: KeyhouseProcess;
+const PROJECT = '00000000-0000-4000-8000-000000000000';
+const WRONG = `khk_${'W'.repeat(43)}`;
+
+beforeAll(async () => {
+  await slack.start();
+  keyhouse = await startKeyhouse({
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    PORT: '0',
+    ORG_OWNERS: 'UOWNER1',
+    DATA_DIR: tempDir(),
+    STORE_NAMESPACE: uniqueNamespace(),
+    LOG_LEVEL: 'debug',
+    KEY_RATE_LIMIT_PER_IP: '5',
+  });
+}, 30_000);
+afterAll(async () => {
+  await keyhouse.stop();
+  await slack.stop();
+});
+
+const get = async (target: string, token?: string) => {
+  const response = await fetch(`${keyhouse.url}${target}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  return { status: response.status, body: await response.text() };
+};
+
+/** The lines written since `from` characters of stderr, once the process had time to write them. */
+const linesSince = async (from: number): Promise<string[]> => {
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return keyhouse
+    .stderr()
+    .slice(from)
+    .split('\n')
+    .filter((line) => line !== '');
+};
+
+const FORGED = '\n[ERROR] keyhouse admin UEVIL ok\n';
+
+test.each([
+  ['zone', `instance=a&zone=${encodeURIComponent(`x${FORGED}`)}`],
+  [
+    'zone, with CR and a Unicode line separator',
+    `instance=a&zone=${encodeURIComponent('x\r\u2028[ERROR] x')}`,
+  ],
+  ['instance', `instance=${encodeURIComponent(`a${FORGED}`)}`],
+])('control characters in the %s are neither echoed nor logged as lines', async (_what, query) => {
+  const from = keyhouse.stderr().length;
+  const answer = await get(`/v1/projects/x/authorized_keys?${query}`);
+  expect(answer.status).toBe(400);
+  // One line of plain text: nothing of what was sent is repeated.
+  expect(answer.body).toMatch(/^[^\n\r\u2028]*\n$/);
+  expect(answer.body).not.toContain('UEVIL');
+  expect(answer.body).not.toContain('[ERROR]');
+  const lines = await linesSince(from);
+  expect(lines.length).toBeGreaterThan(0);
+  for (const line of lines) {
+    expect(line).toMatch(/^\[DEBUG\] keyhouse refused 400: GET \/v1\/projects\/x\/authorized_keys from /);
+    expect(line).not.toMatch(/[\r\u2028]/);
+  }
+  expect(keyhouse.stderr()).not.toMatch(/^\[ERROR\] keyhouse admin/m);
+});
+
+test('refusals that cost nothing are logged at debug; a flood of 429s is one warning', async () => {
+  const from = keyhouse.stderr().length;
+  // Malformed input, malformed tokens, a wrong token, unknown paths: 400, 401, 404.
+  for (let i = 0; i < 3; i += 1) {
+    expect((await get(`/v1/projects/${PROJECT}/authorized_keys?zone=fr-par-1`)).status).toBe(400);
+    expect((await get(`/v1/projects/${PROJECT}/authorized_keys`, 'khk_short')).status).toBe(401);
+    expect((await get(`/v1/projects/${PROJECT}/authorized_keys`)).status).toBe(401);
+    expect((await get(`/wp-login.php?i=${i}`)).status).toBe(404);
+  }
+  expect((await get(`/v1/projects/${PROJECT}/authorized_keys`, WRONG)).status).toBe(401);
+  const quiet = await linesSince(from);
+  expect(quiet.filter((line) => /refused (400|401|404)/.test(line)).length).toBe(13);
+  expect(quiet.filter((line) => !line.startsWith('[DEBUG] '))).toEqual([]);
+
+  // Over the per-address budget (5 a minute): every request is refused, one warning is written.
+  const floodFrom = keyhouse.stderr().length;
+  const statuses: number[] = [];
+  for (let i = 0; i < 12; i += 1) {
+    statuses.push((await get(`/v1/projects/${PROJECT}/authorized_keys`, WRONG)).status);
+  }
+  expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(8);
+  const flood = await linesSince(floodFrom);
+  expect(flood.filter((line) => line.startsWith('[WARN] '))).toEqual([
+    expect.stringMatching(/^\[WARN\] keyhouse refused 429: GET .* from 127\.0\.0\.1: too many/),
+  ]);
+  expect(flood.filter((line) => /^\[DEBUG\] keyhouse refused 429/.test(line)).length).toBe(
+    statuses.filter((s) => s === 429).length - 1,
+  );
+});
