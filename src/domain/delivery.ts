@@ -65,7 +65,7 @@ export interface Caller {
 
 /** What became of an instance's check-in. */
 export type Registration =
-  | { outcome: 'known' | 'registered' }
+  | { outcome: 'known' | 'registered' | 'moved' }
   | { outcome: 'refused'; reason: 'resource_limit' | 'rate_limited'; message: string }
   | { outcome: 'failed' };
 
@@ -120,6 +120,9 @@ const full = (): Registration => ({
 });
 
 /** An instance's check-in, checked: a bad name or zone is refused with what is wrong. */
+/** Whether a resource was registered by an instance's check-in (else an admin added it). */
+const byCheckIn = (resource: Resource): boolean => resource.addedBy === 'keyhouse';
+
 export function validateCheckIn(checkIn: CheckIn): CheckIn {
   const instance = validateResourceName(checkIn.instance);
   const zone = checkIn.zone !== undefined ? validateLocation(checkIn.zone) : undefined;
@@ -325,8 +328,10 @@ export class DeliveryService {
 
   /**
    * The instance's resource, registered (under the workspace lock) the first time it checks in, unless
-   * the project is full or the token registered too many instances this minute. Known instances are
-   * never refused.
+   * the project is full or the token registered too many instances this minute. A known instance that
+   * checks in from another zone is moved, audited, and counted against the same budget (else alternating
+   * zones would rewrite the project without limit); its check-in is recorded either way. A resource an
+   * admin added is never changed by a check-in.
    */
   private async instanceResource(
     snapshot: Project,
@@ -337,23 +342,25 @@ export class DeliveryService {
     const find = (project: Project) =>
       project.resources.find((r) => r.type === 'instance' && nameKey(r.name) === nameKey(instance));
     const known = find(snapshot);
-    if (known && (zone === undefined || known.zone === zone)) {
-      return { resource: known, registration: { outcome: 'known' } };
-    }
-    if (!known) {
-      if (snapshot.resources.length >= MAX_RESOURCES_PER_PROJECT) return { registration: full() };
-      const perMinute = limits.registrationsPerToken ?? MAX_REGISTRATIONS_PER_TOKEN_PER_MINUTE;
-      if (perMinute > 0) {
-        const { count } = await this.workspaces.store.hit(`register:${tokenId}`, 60_000);
-        if (count > perMinute) {
-          return {
-            registration: {
-              outcome: 'refused',
-              reason: 'rate_limited',
-              message: `this token registered ${perMinute} new instances in the last minute, the most it may; the keys are served, try registering again in a minute`,
-            },
-          };
-        }
+    const unchanged = (resource: Resource) =>
+      !byCheckIn(resource) || zone === undefined || resource.zone === zone;
+    if (known && unchanged(known)) return { resource: known, registration: { outcome: 'known' } };
+    if (!known && snapshot.resources.length >= MAX_RESOURCES_PER_PROJECT) return { registration: full() };
+    const perMinute = limits.registrationsPerToken ?? MAX_REGISTRATIONS_PER_TOKEN_PER_MINUTE;
+    if (perMinute > 0) {
+      const { count } = await this.workspaces.store.hit(`register:${tokenId}`, 60_000);
+      if (count > perMinute) {
+        const then = known
+          ? `the instance stays in ${known.zone ?? 'no zone'}, try again in a minute`
+          : 'try registering again in a minute';
+        return {
+          ...(known ? { resource: known } : {}),
+          registration: {
+            outcome: 'refused',
+            reason: 'rate_limited',
+            message: `this token registered ${perMinute} new instances or zone changes in the last minute, the most it may; the keys are served, ${then}`,
+          },
+        };
       }
     }
     return this.workspaces.mutate(snapshot.teamId, async (tx) => {
@@ -380,11 +387,19 @@ export class DeliveryService {
         );
         return { resource, registration: { outcome: 'registered' } };
       }
-      if (zone !== undefined && resource.zone !== zone) {
-        resource.zone = zone;
-        tx.save(project);
-      }
-      return { resource, registration: { outcome: 'known' } };
+      if (unchanged(resource)) return { resource, registration: { outcome: 'known' } };
+      const from = resource.zone;
+      resource.zone = zone;
+      tx.record(
+        {
+          actor: 'keyhouse',
+          action: 'instance.moved',
+          target: `${instance} (${zone})`,
+          detail: `was ${from ?? 'in no zone'}`,
+        },
+        project,
+      );
+      return { resource, registration: { outcome: 'moved' } };
     });
   }
 

@@ -32,7 +32,7 @@ export const AUDIT_STREAMS: readonly AuditStream[] = ['security', 'activity'];
  * Noise: what Keyhouse records on its own as machines check in and timers run out. Anything a person
  * does, asking for a key included (at most a few open at a time, see limits.ts), is a security record.
  */
-const ACTIVITY_ACTIONS = new Set(['instance.registered', 'key.request_expired']);
+const ACTIVITY_ACTIONS = new Set(['instance.registered', 'instance.moved', 'key.request_expired']);
 
 /** Which stream a record belongs to, by its action; new kinds of records are security records. */
 export const streamOf = (action: string): AuditStream =>
