@@ -231,6 +231,8 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
     domain,
     store,
     async start() {
+      // First: another process on the same DATA_DIR stops this one before it says anything else.
+      await backend.open();
       const warnings: string[] = [];
       const botCheck = await checkToken('SLACK_BOT_TOKEN', config.slackBotToken, clientOptions, async (c) => {
         const answer = await c.auth.test();

@@ -1,84 +1,95 @@
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import sqlite3 from 'sqlite3';
 import { LocalLocks, type LockOptions } from './locks';
 
 /**
  * The embedded store belongs to one process: its locks live in that process's memory, so a second
- * process on the same file would change documents without excluding the first. A pid file in DATA_DIR
- * claims the directory; a claim left by a process that is gone (killed, crashed) is taken over.
- * Stores opened on one directory inside one process share the claim and the same locks.
+ * process on the same file would change documents without excluding the first. The directory is
+ * claimed with an exclusive SQLite lock on `keyhouse.lock`, which the operating system holds for the
+ * life of the process (also while it is paused) and drops when it dies, whatever its pid or container.
+ * `keyhouse.pid` only tells who holds it. Stores opened on one directory inside one process share the
+ * claim and the same locks.
  */
 export class DataDirInUse extends Error {}
 
 interface Claim {
   users: number;
   locks: LocalLocks;
+  /** The OS-level lock, taken once by `open`. */
+  held?: Promise<sqlite3.Database>;
 }
 
 const claims = new Map<string, Claim>();
 
+const LOCK_FILE = 'keyhouse.lock';
 const PID_FILE = 'keyhouse.pid';
 
-function alive(pid: number): boolean {
+function run(database: sqlite3.Database, sql: string): Promise<void> {
+  return new Promise((resolve, reject) => database.exec(sql, (error) => (error ? reject(error) : resolve())));
+}
+
+async function lockDirectory(dir: string): Promise<sqlite3.Database> {
+  const database = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const opened: sqlite3.Database = new sqlite3.Database(join(dir, LOCK_FILE), (error) =>
+      error ? reject(error) : resolve(opened),
+    );
+  });
   try {
-    process.kill(pid, 0);
-    return true;
+    // Exclusive mode keeps the lock until the connection closes; the transaction is never committed.
+    await run(database, 'PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;');
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function takePidFile(path: string, dir: string): void {
-  for (let attempt = 0; attempt < 2; attempt += 1) {
+    database.close();
+    if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+    let owner = 'another process';
     try {
-      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
-      throw new DataDirInUse(
-        `DATA_DIR ${dir} is in use by another Keyhouse process (pid ${owner}). The embedded store belongs to ` +
-          'one process: stop the other one, give this one its own DATA_DIR, or set REDIS_URL to run several replicas.',
-      );
-    }
-    // Left by a process that is gone: take it over (only one of two racing starters wins the `wx`).
-    try {
-      unlinkSync(path);
+      owner = `another Keyhouse process (pid ${Number.parseInt(readFileSync(join(dir, PID_FILE), 'utf8'), 10)})`;
     } catch {
-      // Someone else removed it first; try again.
+      // No pid file yet: the other process is still starting.
     }
+    throw new DataDirInUse(
+      `DATA_DIR ${dir} is in use by ${owner}. The embedded store belongs to one process: stop the other ` +
+        'one, give this one its own DATA_DIR, or set REDIS_URL to run several replicas.',
+    );
   }
-  throw new DataDirInUse(`DATA_DIR ${dir} could not be claimed: another process is starting on it.`);
+  writeFileSync(join(dir, PID_FILE), `${process.pid}\n`);
+  return database;
 }
 
-/** Claims `dir` for this process; returns its locks and the release to call on close. */
-export function claimDataDir(dir: string, lock: LockOptions): { locks: LocalLocks; release: () => void } {
-  let claim = claims.get(dir);
+/**
+ * Joins this process's claim on `dir` (created by the caller): its locks now, `open` to take the
+ * directory from other processes, `release` on close.
+ */
+export function claimDataDir(
+  dir: string,
+  lock: LockOptions,
+): { locks: LocalLocks; open: () => Promise<void>; release: () => Promise<void> } {
+  const key = realpathSync(dir);
+  let claim = claims.get(key);
   if (!claim) {
-    takePidFile(join(dir, PID_FILE), dir);
     claim = { users: 0, locks: new LocalLocks(lock) };
-    claims.set(dir, claim);
+    claims.set(key, claim);
   }
   claim.users += 1;
-  const held = claim;
+  const shared = claim;
   let released = false;
   return {
-    locks: held.locks,
-    release: () => {
+    locks: shared.locks,
+    open: async () => {
+      shared.held ??= lockDirectory(key).catch((error: unknown) => {
+        shared.held = undefined;
+        throw error;
+      });
+      await shared.held;
+    },
+    release: async () => {
       if (released) return;
       released = true;
-      held.users -= 1;
-      if (held.users > 0) return;
-      claims.delete(dir);
-      try {
-        if (Number.parseInt(readFileSync(join(dir, PID_FILE), 'utf8'), 10) === process.pid) {
-          unlinkSync(join(dir, PID_FILE));
-        }
-      } catch {
-        // Already gone.
-      }
+      shared.users -= 1;
+      if (shared.users > 0) return;
+      claims.delete(key);
+      const database = await shared.held?.catch(() => undefined);
+      if (database) await new Promise<void>((resolve) => database.close(() => resolve()));
     },
   };
 }

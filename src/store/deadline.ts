@@ -1,3 +1,5 @@
+import { budgetLeftMs } from './budget';
+
 /** Raised when the store does not answer in time; the store turns it into "storage unavailable". */
 export class StoreTimeout extends Error {
   constructor(what: string, ms: number) {
@@ -7,13 +9,15 @@ export class StoreTimeout extends Error {
 }
 
 /**
- * Settles with `promise`, or rejects with StoreTimeout after `ms`. The operation itself is not undone:
- * callers that write make sure a late write cannot land (see the fenced write in keyvStore.ts).
+ * Settles with `promise`, or rejects with StoreTimeout after `ms` or when the request's storage budget
+ * runs out, whichever comes first. The operation itself is not undone: callers that write find out
+ * afterwards whether it landed (see the fenced write in keyvStore.ts).
  */
 export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  const wait = Math.max(0, Math.min(ms, budgetLeftMs()));
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreTimeout(what, ms)), ms);
+    timer = setTimeout(() => reject(new StoreTimeout(what, Math.round(wait))), wait);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Keyv from 'keyv';
@@ -6,7 +7,8 @@ import KeyvSqlite from '@keyv/sqlite';
 import { DomainError, isDomainError } from '../domain/errors';
 import type { DocumentStore, DocumentWrite } from '../domain/storage';
 import { claimDataDir } from './dataDirClaim';
-import { withDeadline } from './deadline';
+import { budgetLeftMs } from './budget';
+import { StoreTimeout, withDeadline } from './deadline';
 import { busy, DEFAULT_LOCK_OPTIONS, type LockOptions, type RedisLockClient, RedisLocks } from './locks';
 
 export const STORAGE_UNAVAILABLE =
@@ -31,6 +33,8 @@ async function guarded<T>(backend: Backend, operation: () => Promise<T>): Promis
 
 interface Backend {
   keyv: Keyv;
+  /** Takes what this process must own before serving (the embedded store's DATA_DIR). */
+  open(): Promise<void>;
   /** Resolves once the backend is connected; rejects when it cannot be reached. */
   ready(): Promise<void>;
   /** Bounds one operation, so a stalled backend answers "unavailable" instead of never. */
@@ -78,6 +82,14 @@ export class KeyvDocumentStore implements DocumentStore {
 
   ping(): Promise<void> {
     return guarded(this.backend, () => this.backend.deadline(this.backend.ping(), 'pinging'));
+  }
+
+  /**
+   * Claims what this process must own before it serves: for the embedded store, DATA_DIR (fails
+   * with DataDirInUse when another process has it). Stores used only within one process may skip it.
+   */
+  open(): Promise<void> {
+    return this.backend.open();
   }
 
   close(): Promise<void> {
@@ -128,21 +140,41 @@ function sqliteBackend(
     ready: () => Promise.resolve(),
     deadline: (operation, what) => withDeadline(operation, timeoutMs, what),
     // Not bounded: the file is this process's own, and a write given up on could still land after the
-    // user was told it failed. The sets land in the given order, so any prefix leaves nothing dangling.
+    // user was told it failed. All sets are one statement (SQLite applies a statement whole or not at
+    // all); deletes follow, and callers order them so that a failure in between leaves nothing dangling.
     write: async (changes) => {
-      for (const { key, value, ttlMs } of changes.set ?? []) await keyv.set(key, value, ttlMs);
-      for (const key of changes.delete ?? []) await keyv.delete(key);
+      const sets = changes.set ?? [];
+      if (sets.length > 0) {
+        const parameters: string[] = [];
+        for (const { key, value, ttlMs } of sets) {
+          const expires = ttlMs ? Date.now() + ttlMs : undefined;
+          parameters.push(keyvKey(namespace, key), String(await keyv.serializeData({ value, expires })));
+        }
+        await sqlite.query(
+          `INSERT INTO ${sqlite.opts.table} (key, value) VALUES ${sets.map(() => '(?, ?)').join(', ')} ` +
+            'ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+          ...parameters,
+        );
+      }
+      const deletes = (changes.delete ?? []).map((key) => keyvKey(namespace, key));
+      if (deletes.length > 0) {
+        await sqlite.query(
+          `DELETE FROM ${sqlite.opts.table} WHERE key IN (SELECT value FROM json_each(?))`,
+          JSON.stringify(deletes),
+        );
+      }
     },
     withLock: (name, fn) => locks.withLock(name, fn),
     hit: (key, windowMs) => Promise.resolve(counters.hit(key, windowMs)),
     ping: async () => {
       await keyv.get('__ping__');
     },
+    open: () => claim.open(),
     close: async () => {
       try {
         await sqlite.close();
       } finally {
-        claim.release();
+        await claim.release();
       }
     },
   };
@@ -174,34 +206,62 @@ class LocalCounters {
   }
 }
 
-// Applies a write only if every lock the writer holds is still its own and Redis's clock has not passed
-// the writer's deadline: a holder paused past its lease, or a write that reaches Redis after the caller
-// was told it failed, changes nothing.
-// KEYS: the held locks, then the documents to set, then those to delete.
-// ARGV: lock count, set count, deadline (ms on Redis's clock), the lock tokens, then value and TTL pairs.
+// Applies a write at most once, and only if: its commit has not been cancelled (see CONFIRM_SCRIPT),
+// every lock the writer holds is still its own (a holder paused past its lease changes nothing), and
+// Redis's clock has not passed the writer's deadline (a write reaching Redis after the caller gave up
+// on it changes nothing). It leaves a short-lived record that it was applied.
+// KEYS: the commit's record, the held locks, the documents to set, those to delete.
+// ARGV: lock count, set count, deadline (ms on Redis's clock, 0 for none), the lock tokens, then value
+// and TTL pairs.
 const FENCED_WRITE_SCRIPT = `
 local locks = tonumber(ARGV[1])
 local sets = tonumber(ARGV[2])
-local t = redis.call('time')
-if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[3]) then return 'late' end
+local deadline = tonumber(ARGV[3])
+if redis.call('exists', KEYS[1]) == 1 then return 'cancelled' end
+if deadline > 0 then
+  local t = redis.call('time')
+  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > deadline then return 'late' end
+end
 for i = 1, locks do
-  if redis.call('get', KEYS[i]) ~= ARGV[3 + i] then return 'lost' end
+  if redis.call('get', KEYS[1 + i]) ~= ARGV[3 + i] then return 'lost' end
 end
 for i = 1, sets do
   local value = ARGV[2 + locks + 2 * i]
   local ttl = tonumber(ARGV[3 + locks + 2 * i])
   if ttl > 0 then
-    redis.call('set', KEYS[locks + i], value, 'PX', ttl)
+    redis.call('set', KEYS[1 + locks + i], value, 'PX', ttl)
   else
-    redis.call('set', KEYS[locks + i], value)
+    redis.call('set', KEYS[1 + locks + i], value)
   end
 end
-for i = locks + sets + 1, #KEYS do redis.call('del', KEYS[i]) end
+for i = 2 + locks + sets, #KEYS do redis.call('del', KEYS[i]) end
+redis.call('set', KEYS[1], 'applied', 'PX', ARGV[4 + locks + 2 * sets])
 return 'ok'`;
 
-// How long before the caller gives up a fenced write must be applied, so that its answer can still
-// arrive in time: a write Redis runs later than this is refused.
+// After a write whose answer did not come: was it applied? If not, it never will be.
+const CONFIRM_SCRIPT =
+  "local v = redis.call('get', KEYS[1]) if v == 'applied' then return v end " +
+  "redis.call('set', KEYS[1], 'cancelled', 'PX', ARGV[1]) return 'cancelled'";
+
+const CLOCK_SCRIPT = "local t = redis.call('time') return {tonumber(t[1]), tonumber(t[2])}";
+
+/** How long a commit's record is kept: far longer than any caller waits for its answer. */
+const COMMIT_RECORD_MS = 120_000;
+
+// A write Redis runs later than this before the caller's deadline is refused, so its answer (and the
+// confirmation after it) can still arrive in time.
 const ANSWER_MARGIN_MS = 250;
+
+/** How long the confirmation of an unanswered write may take. */
+const CONFIRM_MS = 500;
+
+export const STORAGE_UNCONFIRMED =
+  'Storage did not answer in time, so Keyhouse cannot tell whether this change was saved. Check before ' +
+  'you try again; if it keeps happening, tell whoever runs Keyhouse.';
+
+/** The key Keyv reads for `key` in `namespace` (Keyv leaves a key that already starts with it as is). */
+export const keyvKey = (namespace: string, key: string): string =>
+  key.startsWith(`${namespace}:`) ? key : `${namespace}:${key}`;
 
 function redisBackend(
   url: string,
@@ -231,7 +291,17 @@ function redisBackend(
   let connecting: Promise<Client> | undefined;
   const client = (): Promise<Client> => {
     connecting ??= withDeadline(redis.getClient(), CONNECT_TIMEOUT_MS, 'connecting to Redis').then(
-      (connected) => connected as unknown as Client,
+      (connected) => {
+        const ready = connected as unknown as Client & { on(event: 'ready', listener: () => void): void };
+        // Each time Redis answers again: measure its clock, and free locks whose release was lost.
+        const reconnected = () => {
+          void measureClock(ready);
+          void locks.releaseLeftovers();
+        };
+        ready.on('ready', reconnected);
+        reconnected();
+        return ready;
+      },
       (error: unknown) => {
         connecting = undefined;
         throw error;
@@ -239,17 +309,34 @@ function redisBackend(
     );
     return connecting;
   };
+  // Redis's clock minus ours (a lower bound), for deadlines of writes made outside any lock.
+  let clockOffsetMs: number | undefined;
+  const measureClock = async (connected: RedisLockClient) => {
+    try {
+      const [seconds, micros] = (await withDeadline(
+        connected.eval(CLOCK_SCRIPT, { keys: [], arguments: [] }),
+        timeoutMs,
+        'reading the clock',
+      )) as [number, number];
+      clockOffsetMs = seconds * 1000 + Math.floor(micros / 1000) - Date.now();
+    } catch {
+      // Measured again at the next reconnection; until then writes outside a lock carry no deadline.
+    }
+  };
   const locks = new RedisLocks(client, `${namespace}:`, lock, timeoutMs);
   // The exact key and stored text Keyv would use, so fenced writes read back through Keyv.
-  const redisKey = (key: string) => redis.createKeyPrefix(`${namespace}:${key}`, redis.namespace);
+  const redisKey = (key: string) => redis.createKeyPrefix(keyvKey(namespace, key), redis.namespace);
   const deadline = <T>(operation: Promise<T>, what: string) => withDeadline(operation, timeoutMs, what);
   return {
     keyv,
+    open: () => Promise.resolve(),
     ready: async () => {
       await client();
     },
     deadline,
     write: async (changes) => {
+      const connection = await client();
+      if (budgetLeftMs() <= 0) throw new StoreTimeout('writing (no time left)', 0);
       const held = locks.heldLocks();
       const sets = changes.set ?? [];
       const values: string[] = [];
@@ -257,25 +344,59 @@ function redisBackend(
         const expires = ttlMs ? Date.now() + ttlMs : undefined;
         values.push(String(await keyv.serializeData({ value, expires })), String(ttlMs ?? 0));
       }
-      const outcome = await deadline(
-        (await client()).eval(FENCED_WRITE_SCRIPT, {
-          keys: [
-            ...held.map((h) => h.key),
-            ...sets.map(({ key }) => redisKey(key)),
-            ...(changes.delete ?? []).map(redisKey),
-          ],
-          arguments: [
-            String(held.length),
-            String(sets.length),
-            String(locks.redisNow() + timeoutMs - ANSWER_MARGIN_MS),
-            ...held.map((h) => h.token),
-            ...values,
-          ],
-        }),
-        'writing',
-      );
+      const record = `${namespace}:commit:${randomUUID()}`;
+      const waitMs = Math.min(timeoutMs, budgetLeftMs());
+      // The deadline on Redis's clock: measured when the lock was taken, else at connection.
+      const offsetMs = held.length > 0 ? Math.min(...held.map((h) => h.offsetMs)) : clockOffsetMs;
+      const redisDeadline = offsetMs !== undefined ? Date.now() + offsetMs + waitMs - ANSWER_MARGIN_MS : 0;
+      let outcome: unknown;
+      try {
+        outcome = await deadline(
+          connection.eval(FENCED_WRITE_SCRIPT, {
+            keys: [
+              record,
+              ...held.map((h) => h.key),
+              ...sets.map(({ key }) => redisKey(key)),
+              ...(changes.delete ?? []).map(redisKey),
+            ],
+            arguments: [
+              String(held.length),
+              String(sets.length),
+              String(Math.floor(redisDeadline)),
+              ...held.map((h) => h.token),
+              ...values,
+              String(COMMIT_RECORD_MS),
+            ],
+          }),
+          'writing',
+        );
+      } catch (error) {
+        // Refused before it was sent (the client is offline or closed), or answered with an error: the
+        // write was not applied.
+        if (
+          !(error instanceof StoreTimeout) &&
+          !/closed unexpectedly|ECONNRESET|EPIPE/i.test(String(error))
+        ) {
+          throw error;
+        }
+        // No answer: the write may or may not have been applied. Ask, and cancel it if it was not.
+        let confirmed: unknown;
+        try {
+          confirmed = await withDeadline(
+            connection.eval(CONFIRM_SCRIPT, { keys: [record], arguments: [String(COMMIT_RECORD_MS)] }),
+            CONFIRM_MS,
+            'confirming a write',
+          );
+        } catch {
+          const unknown = new DomainError('storage_unavailable', STORAGE_UNCONFIRMED);
+          unknown.cause = error;
+          throw unknown;
+        }
+        if (confirmed === 'applied') return;
+        throw error; // cancelled: nothing was changed, and nothing will be
+      }
       if (outcome === 'lost') throw busy();
-      if (outcome !== 'ok') throw new Error(`the write reached Redis too late (${String(outcome)})`);
+      if (outcome !== 'ok') throw new Error(`the write was not applied (${String(outcome)})`);
     },
     withLock: (name, fn) => locks.withLock(name, fn),
     hit: async (key, windowMs) => {

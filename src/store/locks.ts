@@ -75,10 +75,15 @@ export interface RedisLockClient {
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
-/** A Redis lock this async context holds: its key and the token that proves it is ours. */
+/** A Redis lock this async context holds: its key, the token that proves it is ours, and Redis's clock. */
 export interface HeldLock {
   key: string;
   token: string;
+  /**
+   * Redis's clock minus ours, as a lower bound (Redis read its clock before our answer arrived), so a
+   * deadline converted with it is never later on Redis's clock than it is on ours.
+   */
+  offsetMs: number;
 }
 
 // Takes the lock if free and answers Redis's clock in ms, so writes can carry a deadline in Redis's time.
@@ -93,11 +98,12 @@ const RELEASE_SCRIPT =
 /**
  * Lock shared by every replica: SET NX PX to take it, compare-and-delete to release it. The locks an
  * async context holds are remembered, so the store can fence its writes with them (see `heldLocks`).
+ * A release that could not be sent (the connection dropped) is sent again once Redis answers, so a
+ * lost connection does not leave a workspace locked for a whole lease.
  */
 export class RedisLocks {
   private readonly held = new AsyncLocalStorage<HeldLock[]>();
-  /** Redis's clock minus ours, measured at each acquisition. */
-  private clockOffsetMs = 0;
+  private readonly unreleased = new Map<string, string>();
 
   constructor(
     private readonly client: () => Promise<RedisLockClient>,
@@ -111,44 +117,65 @@ export class RedisLocks {
     return this.held.getStore() ?? [];
   }
 
-  /** Now, on Redis's clock (as last measured). */
-  redisNow(): number {
-    return Date.now() + this.clockOffsetMs;
+  /** Sends again the releases that failed; called when Redis answers again. */
+  async releaseLeftovers(): Promise<void> {
+    if (this.unreleased.size === 0) return;
+    const client = await this.client();
+    for (const [key, token] of [...this.unreleased]) {
+      try {
+        await withDeadline(
+          client.eval(RELEASE_SCRIPT, { keys: [key], arguments: [token] }),
+          this.timeoutMs,
+          'releasing a lock',
+        );
+        if (this.unreleased.get(key) === token) this.unreleased.delete(key);
+      } catch {
+        return; // still away: the next answer from Redis tries again
+      }
+    }
   }
 
   async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const client = await this.client();
-    const lock: HeldLock = { key: `${this.prefix}lock:${name}`, token: randomUUID() };
-    const release = () =>
-      client.eval(RELEASE_SCRIPT, { keys: [lock.key], arguments: [lock.token] }).catch(() => undefined);
+    void this.releaseLeftovers();
+    const key = `${this.prefix}lock:${name}`;
+    const token = randomUUID();
+    const release = async (): Promise<void> => {
+      try {
+        await client.eval(RELEASE_SCRIPT, { keys: [key], arguments: [token] });
+        if (this.unreleased.get(key) === token) this.unreleased.delete(key);
+      } catch {
+        this.unreleased.set(key, token);
+      }
+    };
     const deadline = Date.now() + this.options.waitMs;
     let pause = 5;
+    let offsetMs: number;
     for (;;) {
-      const sentAt = Date.now();
       let answer: [number, number];
       try {
         answer = (await withDeadline(
-          client.eval(ACQUIRE_SCRIPT, {
-            keys: [lock.key],
-            arguments: [lock.token, String(this.options.leaseMs)],
-          }),
+          client.eval(ACQUIRE_SCRIPT, { keys: [key], arguments: [token, String(this.options.leaseMs)] }),
           this.timeoutMs,
           'taking a lock',
         )) as [number, number];
       } catch (error) {
-        // The SET may still run when Redis wakes up; the release queued behind it frees the lock then.
+        // The SET may still run when Redis wakes up; the release queued behind it frees the lock then,
+        // or is sent again once Redis answers.
+        this.unreleased.set(key, token);
         void release();
         throw error;
       }
-      this.clockOffsetMs = answer[1] - Math.round((sentAt + Date.now()) / 2);
+      offsetMs = answer[1] - Date.now();
       if (answer[0] === 1) break;
       if (Date.now() >= deadline) throw busy();
       await new Promise((resolve) => setTimeout(resolve, pause + Math.random() * pause));
       pause = Math.min(pause * 2, 100);
     }
     try {
-      return await this.held.run([...this.heldLocks(), lock], fn);
+      return await this.held.run([...this.heldLocks(), { key, token, offsetMs }], fn);
     } finally {
+      this.unreleased.set(key, token);
       await withDeadline(release(), this.timeoutMs, 'releasing a lock').catch(() => undefined);
     }
   }

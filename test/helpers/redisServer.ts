@@ -76,3 +76,59 @@ function answers(port: number): Promise<boolean> {
     socket.on('error', () => resolve(false));
   });
 }
+
+/**
+ * A TCP proxy in front of a Redis server whose answers can be held back: the commands reach Redis and
+ * run at once, and the replies arrive only when released, as over a congested or partitioned link.
+ */
+export class HoldingProxy {
+  private server: import('node:net').Server | undefined;
+  private holding = false;
+  private readonly held: (() => void)[] = [];
+  port = 0;
+
+  constructor(private readonly target: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const { createServer: createTcpServer, connect } = await import('node:net');
+    this.server = createTcpServer((client) => {
+      const upstream = connect(this.target, '127.0.0.1');
+      client.on('data', (chunk) => upstream.write(chunk));
+      upstream.on('data', (chunk) => {
+        if (this.holding) this.held.push(() => client.write(chunk));
+        else client.write(chunk);
+      });
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', close);
+      upstream.on('error', close);
+      client.on('close', close);
+      upstream.on('close', close);
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    const address = this.server?.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+  }
+
+  /** From now on, replies wait. */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Sends the replies held so far, and lets the next ones through. */
+  release(): void {
+    this.holding = false;
+    for (const send of this.held.splice(0)) send();
+  }
+
+  async stop(): Promise<void> {
+    this.release();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+}

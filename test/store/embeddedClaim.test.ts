@@ -52,3 +52,31 @@ test('a second process on the same DATA_DIR refuses to start; after the first di
     await third.stop();
   }
 });
+
+test('of four processes started at once on one DATA_DIR, exactly one runs', async () => {
+  const env = {
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    PORT: '0',
+    ORG_OWNERS: 'UOWNER1',
+    DATA_DIR: tempDir(),
+    STORE_NAMESPACE: uniqueNamespace(),
+  };
+  const runs = Array.from({ length: 4 }, () => launch(env));
+  try {
+    // Each either says it is running or exits; give them time to do one or the other.
+    const deadline = Date.now() + 20_000;
+    const settled = () =>
+      runs.every((run) => run.child.exitCode !== null || run.stdout().includes('Keyhouse is running'));
+    while (!settled() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const running = runs.filter((run) => run.child.exitCode === null);
+    const refused = runs.filter((run) => run.child.exitCode === 1);
+    expect(running).toHaveLength(1);
+    expect(refused).toHaveLength(3);
+    for (const run of refused) expect(run.stderr()).toMatch(/DATA_DIR .* is in use by another/);
+  } finally {
+    for (const run of runs) run.child.kill('SIGKILL');
+    await Promise.all(runs.map((run) => run.exited));
+  }
+});

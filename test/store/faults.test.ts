@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type DomainError, isDomainError } from '../../src/domain/errors';
 import { createDocumentStore, type KeyvDocumentStore } from '../../src/store/keyvStore';
 import { tempDir, uniqueNamespace } from '../helpers/env';
-import { RedisProcess } from '../helpers/redisServer';
+import { HoldingProxy, RedisProcess } from '../helpers/redisServer';
 
 /**
  * Real faults on a Redis of the test's own: paused (SIGSTOP, as in a partition or a stuck failover),
@@ -25,7 +25,9 @@ function newStore(namespace: string, lock = { leaseMs: 15_000, waitMs: 2000 }): 
 }
 
 /** How an operation ended, and how long it took. */
-async function timed(operation: () => Promise<unknown>): Promise<{ code: string; ms: number }> {
+async function timed(
+  operation: () => Promise<unknown>,
+): Promise<{ code: string; ms: number; message?: string }> {
   const started = Date.now();
   try {
     await operation();
@@ -34,6 +36,7 @@ async function timed(operation: () => Promise<unknown>): Promise<{ code: string;
     return {
       code: isDomainError(error) ? (error as DomainError).code : 'unexpected',
       ms: Date.now() - started,
+      message: error instanceof Error ? error.message : String(error),
     };
   }
 }
@@ -61,11 +64,15 @@ test('a paused Redis: every operation answers "storage unavailable" within its d
   ];
   for (const outcome of outcomes) {
     expect(outcome.code).toBe('storage_unavailable');
-    expect(outcome.ms).toBeLessThan(1500);
+    // One deadline; a write also asks, briefly, whether it was applied.
+    expect(outcome.ms).toBeLessThan(2000);
   }
+  // A write that was sent and not answered is not claimed to have changed nothing.
+  expect(outcomes[2]?.message).toMatch(/cannot tell whether this change was saved/);
+  expect(outcomes[0]?.message).toMatch(/nothing was changed/);
   redis.resume();
   await sleep(300);
-  // The write that was reported as failed did not land when Redis woke up.
+  // It did not land when Redis woke up: it came after its deadline.
   expect(await store.get('doc')).toBe('before');
 });
 
@@ -81,6 +88,7 @@ test('a write given up on while Redis is paused never lands, and the lock is fre
     }),
   );
   expect(outcome.code).toBe('storage_unavailable');
+  expect(outcome.message).toMatch(/cannot tell whether this change was saved/);
   await sleep(1200); // longer than the caller's deadline: the write waits in Redis's socket
   redis.resume();
   await sleep(300);
@@ -90,6 +98,31 @@ test('a write given up on while Redis is paused never lands, and the lock is fre
   expect(await timed(() => replica.withLock('org:T1', () => Promise.resolve()))).toMatchObject({
     code: 'ok',
   });
+});
+
+test('a write applied whose answer is held up is reported as done, not as failed', async () => {
+  const proxy = new HoldingProxy(redis.port);
+  await proxy.start();
+  const store = createDocumentStore({
+    redisUrl: proxy.url,
+    dataDir: tempDir(),
+    namespace: uniqueNamespace(),
+    timeoutMs: 1000,
+  });
+  try {
+    await store.write({ set: [{ key: 'doc', value: 'before' }] });
+    const outcome = store.withLock('org:T1', async () => {
+      proxy.hold(); // Redis applies the write at once; its answer is stuck on the way back
+      const written = store.write({ set: [{ key: 'doc', value: 'after' }] });
+      setTimeout(() => proxy.release(), 1100); // after the deadline: the confirmation gets through
+      await written;
+    });
+    await expect(outcome).resolves.toBeUndefined();
+    expect(await store.get('doc')).toBe('after');
+  } finally {
+    await store.close();
+    await proxy.stop();
+  }
 });
 
 test('a lock asked for while Redis is paused does not stay taken once it wakes up', async () => {

@@ -1,3 +1,4 @@
+import { symlinkSync } from 'node:fs';
 import { isDomainError } from '../../src/domain/errors';
 import { createDocumentStore } from '../../src/store/keyvStore';
 import { REDIS_URL, tempDir, uniqueNamespace } from '../helpers/env';
@@ -54,3 +55,40 @@ describe.each(['embedded', 'redis'] as const)(
     });
   },
 );
+
+test('two embedded stores opened on one directory by different paths share one lock', async () => {
+  const dir = tempDir();
+  const link = `${dir}-link`;
+  symlinkSync(dir, link);
+  const first = createDocumentStore({
+    dataDir: dir,
+    namespace: 'shared',
+    lock: { leaseMs: 15_000, waitMs: 2000 },
+  });
+  const second = createDocumentStore({
+    dataDir: link,
+    namespace: 'shared',
+    lock: { leaseMs: 15_000, waitMs: 2000 },
+  });
+  try {
+    await first.open();
+    await second.open();
+    let inside = 0;
+    let mostInside = 0;
+    const change = (store: typeof first) =>
+      store.withLock('org:T1', async () => {
+        inside += 1;
+        mostInside = Math.max(mostInside, inside);
+        const count = (await store.get<number>('count')) ?? 0;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        await store.write({ set: [{ key: 'count', value: count + 1 }] });
+        inside -= 1;
+      });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => change(i % 2 ? first : second)));
+    expect(mostInside).toBe(1);
+    expect(await first.get('count')).toBe(20);
+  } finally {
+    await first.close();
+    await second.close();
+  }
+});
