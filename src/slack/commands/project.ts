@@ -104,7 +104,7 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
         return reply(
           plain(
             `:white_check_mark: Created project *${escapeText(project.name)}* (\`${project.id}\`). You are its admin.\n` +
-              `Add keys with \`/sshkey add ${tokens[1].quoted ? `"${project.name}"` : project.name} <public key>\`.`,
+              `Add keys with ${code(`/sshkey add ${tokens[1].quoted ? `"${project.name}"` : project.name} <public key>`)}.`,
           ),
         );
       });

@@ -22,7 +22,7 @@ export interface Message {
 export const plain = (text: string): Message => ({ text, blocks: [section(text)] });
 
 export function renderError(message: string, usage?: string): Message {
-  const text = `:warning: ${message}${usage ? `\nUsage: \`${usage}\`` : ''}`;
+  const text = `:warning: ${message}${usage ? `\nUsage: ${code(usage)}` : ''}`;
   return { text, blocks: [section(text)] };
 }
 
