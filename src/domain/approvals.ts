@@ -16,13 +16,19 @@ export const DEFAULT_APPROVAL_TTL_MS = 24 * 3600 * 1000;
 
 export type Decision = 'approve' | 'deny';
 
+/** Why a request was closed without a decision when no requester may still request keys. */
+export const REQUESTER_GONE = 'requester no longer has access';
+
 const OWN_REQUEST =
   'You asked for this key, so someone else must decide: a requester never decides their own request.';
 
 export interface DecisionResult {
   request: KeyRequest;
-  /** `recorded`: an approval counted, more are needed. */
-  outcome: 'approved' | 'denied' | 'expired' | 'recorded';
+  /**
+   * `recorded`: an approval counted, more are needed. `withdrawn`: closed unapplied, as none of its
+   * requesters may still request keys on the project.
+   */
+  outcome: 'approved' | 'denied' | 'expired' | 'recorded' | 'withdrawn';
 }
 
 /** Who decides a project's requests: its admins, else the organization's owners. */
@@ -42,6 +48,8 @@ export function closedMessage(request: KeyRequest): string {
       return `This request was already denied by <@${request.decidedBy}>${when}.`;
     case 'expired':
       return `This request expired${when} without a decision. Ask again with \`/sshkey add\` if the key is still needed.`;
+    case 'withdrawn':
+      return `This request was closed${when} without a decision: ${REQUESTER_GONE} to the project, so nothing was added.`;
     default:
       return 'This request is still open.';
   }
@@ -105,6 +113,10 @@ export class ApprovalService {
           throw new DomainError('forbidden', OWN_REQUEST);
         }
         authorize(tx.context, actor.userId, 'project.manage', project);
+        // Asked for by someone who has since lost access: never applied, whoever clicks.
+        if (this.withdrawIfOrphaned(tx, request, project, actor.userId)) {
+          return { request, outcome: 'withdrawn' as const };
+        }
         if (decision === 'deny') {
           this.close(tx, request, project, 'denied', actor.userId);
           if (reason?.trim()) request.denyReason = reason.trim().slice(0, 300);
@@ -312,6 +324,57 @@ export class ApprovalService {
         `Once an admin approves or denies one of them, or one expires (the next on ${next} UTC), you can ask again.`,
       'public_key',
     );
+  }
+
+  /**
+   * Closes, without applying it, each pending request of `project` that `userId` joined and that no
+   * requester may still make (called when their role changes, in the same transaction, `by` who changed
+   * it). Returns them.
+   */
+  async withdrawRequestsOf(
+    tx: Transaction,
+    project: Project,
+    userId: string,
+    by: string,
+  ): Promise<KeyRequest[]> {
+    const ids = (project.pendingRequests ?? []).map((p) => p.id);
+    if (ids.length === 0) return [];
+    // One round trip for the project's open requests: joined requesters are only in the request itself.
+    const requests = await this.workspaces.store.getMany<KeyRequest>(ids.map(documentKeys.request));
+    const withdrawn: KeyRequest[] = [];
+    for (const stored of requests) {
+      if (!stored || stored.status !== 'pending' || !stored.requesters.includes(userId)) continue;
+      const request = (await tx.read<KeyRequest>(documentKeys.request(stored.id))) ?? stored;
+      if (this.withdrawIfOrphaned(tx, request, project, by)) withdrawn.push(request);
+    }
+    return withdrawn;
+  }
+
+  /**
+   * A request stands while one of its requesters may still request keys on the project (the one
+   * permission check); those who may not are dropped from it, so the key is never added "by" them.
+   * With none left it is closed as withdrawn, audited, and true is returned.
+   */
+  private withdrawIfOrphaned(tx: Transaction, request: KeyRequest, project: Project, by: string): boolean {
+    const remaining = request.requesters.filter((r) => can(tx.context, r, 'key.request', project));
+    if (remaining.length === request.requesters.length) return false;
+    if (remaining.length > 0) {
+      request.requesters = remaining;
+      tx.put(documentKeys.request(request.id), request);
+      return false;
+    }
+    this.close(tx, request, project, 'withdrawn', by);
+    tx.record(
+      {
+        actor: by,
+        action: 'key.request_withdrawn',
+        target: `${request.key.name} (${request.key.fingerprint}) for ${request.requesters.map((r) => `<@${r}>`).join(', ')}`,
+        outcome: 'denied',
+        detail: REQUESTER_GONE,
+      },
+      project,
+    );
+    return true;
   }
 
   /**

@@ -27,7 +27,7 @@ export function createDomain(store: DocumentStore, options: WorkspaceOptions): D
     delivery,
     workspaces,
     organizations: new OrganizationService(workspaces),
-    projects: new ProjectService(workspaces),
+    projects: new ProjectService(workspaces, approvals),
     keys: new KeyService(workspaces, approvals, delivery),
     resources: new ResourceService(workspaces),
   };

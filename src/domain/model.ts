@@ -138,7 +138,8 @@ export interface PendingRequestRef {
   expiresAt?: string;
 }
 
-export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired';
+/** `withdrawn`: closed undecided because no requester may still request keys on the project. */
+export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'withdrawn';
 
 /** A member's request to add a key, decided by the project's admins. */
 export interface KeyRequest {

@@ -1,4 +1,5 @@
 import { authorize, can, effectiveRole } from './access';
+import type { ApprovalService } from './approvals';
 import { DomainError, invalid } from './errors';
 import type { Actor, CheckIn, Organization, Project, ProjectSummary, Role } from './model';
 import { ROLES } from './model';
@@ -26,7 +27,24 @@ export interface ProjectView {
 }
 
 export class ProjectService {
-  constructor(private readonly workspaces: Workspaces) {}
+  constructor(
+    private readonly workspaces: Workspaces,
+    private readonly approvals: ApprovalService,
+  ) {}
+
+  /**
+   * After a role change in `tx`: the person's open requests in the project that nobody may still make
+   * are closed with it (the deciding click checks again, so a card left open never adds the key). Their
+   * entries in the pending index go when the sweep reaches their deadline and finds them closed.
+   */
+  private async afterRoleChange(
+    tx: Transaction,
+    project: Project,
+    userId: string,
+    by: string,
+  ): Promise<void> {
+    await this.approvals.withdrawRequestsOf(tx, project, userId, by);
+  }
 
   /** Projects the caller may see. */
   async list(actor: Actor): Promise<{ organization: Organization; projects: ProjectSummary[] }> {
@@ -243,6 +261,7 @@ export class ProjectService {
         { actor: actor.userId, action: 'role.granted', target: `<@${userId}>`, detail: role },
         project,
       );
+      await this.afterRoleChange(tx, project, userId, actor.userId);
       return project;
     });
   }
@@ -256,6 +275,7 @@ export class ProjectService {
       }
       delete project.members[userId];
       tx.record({ actor: actor.userId, action: 'role.revoked', target: `<@${userId}>` }, project);
+      await this.afterRoleChange(tx, project, userId, actor.userId);
       return project;
     });
   }

@@ -10,6 +10,7 @@ import {
   renderRequestCard,
   renderRequestSent,
 } from '../render/approvals';
+import { escapeText } from '../render/format';
 import type { Message } from '../render/messages';
 import { actorOf, errorMessage, fieldErrors, inputValue } from './common';
 import { publishHome } from './home';
@@ -110,6 +111,11 @@ export function registerApprovals(app: App, domain: Domain, publicUrl: string): 
           });
         } else if (result.outcome === 'expired') {
           await tellClicker(body, respond, client, { text: 'This request had expired; nothing was added.' });
+        } else if (result.outcome === 'withdrawn') {
+          const { request } = result;
+          await tellClicker(body, respond, client, {
+            text: `Nothing was added: ${request.requesters.map((r) => `<@${r}>`).join(', ')} may no longer request keys in *${escapeText(request.projectName)}*, so the request is closed.`,
+          });
         }
       } catch (error) {
         await tellClicker(body, respond, client, errorMessage(error, logger));

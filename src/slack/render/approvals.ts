@@ -1,4 +1,5 @@
 import type { KnownBlock, View } from '@slack/types';
+import { REQUESTER_GONE } from '../../domain/approvals';
 import type { KeyRequest } from '../../domain/model';
 import { ACTION, CALLBACK, FIELD } from '../ids';
 import { button, code, context, escapeText, header, section, user, when } from './format';
@@ -28,6 +29,8 @@ function outcomeLine(request: KeyRequest): string {
       );
     case 'expired':
       return `:hourglass: *Expired* ${when(request.expiresAt)} without a decision.`;
+    case 'withdrawn':
+      return `:no_entry: *Closed* ${when(request.decidedAt ?? request.createdAt)} without a decision: ${REQUESTER_GONE} to the project. Nothing was added.`;
   }
 }
 
@@ -74,6 +77,7 @@ export function renderRequestCard(request: KeyRequest): Message {
     approved: 'approved',
     denied: 'denied',
     expired: 'expired',
+    withdrawn: `closed, ${REQUESTER_GONE}`,
   }[request.status];
   return {
     text: `SSH key request for ${request.projectName} by ${request.requesters.map((r) => `<@${r}>`).join(', ')}: ${status}`,
@@ -88,6 +92,7 @@ export function renderDecisionNotice(request: KeyRequest): Message {
     approved: `:white_check_mark: Approved by ${request.approvals.map((a) => user(a.userId)).join(', ')}: ${name} is now in the project.`,
     denied: `:x: Denied by ${user(request.decidedBy ?? '')}: ${name}.${request.denyReason ? ` Reason: ${escapeText(request.denyReason)}` : ''}`,
     expired: `:hourglass: The request for ${name} expired without a decision.`,
+    withdrawn: `:no_entry: The request for ${name} was closed without a decision: ${REQUESTER_GONE} to the project. Nothing was added.`,
     pending: `${request.approvals.length} of ${request.required} approvals for ${name}.`,
   }[request.status];
   return { text, blocks: [section(text)] };
