@@ -12,7 +12,11 @@ export const nameKey = (name: string): string => name.trim().toLowerCase();
 
 export function validateProjectName(raw: string, field = 'name'): string {
   refusePrivateKey(raw, field);
-  const name = raw.trim();
+  // Quotes typed around a name (as a command needs for spaces) are not part of it.
+  const name = raw
+    .trim()
+    .replace(/^["\u201c\u201d](.*)["\u201c\u201d]$/s, '$1')
+    .trim();
   if (name === '')
     throw invalid('A project needs a name: 1 to 64 letters, digits, spaces, `.`, `_` or `-`.', field);
   if (name.length > PROJECT_NAME_MAX) {
@@ -22,10 +26,7 @@ export function validateProjectName(raw: string, field = 'name'): string {
     );
   }
   if (!PROJECT_NAME.test(name)) {
-    throw invalid(
-      'A project name may hold only letters, digits, spaces, `.`, `_` and `-`. Quote names with spaces: `"web team"`.',
-      field,
-    );
+    throw invalid('A project name may hold only letters, digits, spaces, `.`, `_` and `-`.', field);
   }
   return name;
 }

@@ -169,7 +169,7 @@ describe('/project', () => {
     const wrong = await owner().submit(view, { confirmation: 'wbe' });
     expect(wrong).toEqual({
       response_action: 'errors',
-      errors: { confirmation: expect.stringContaining("Type the project's name, `web`") },
+      errors: { confirmation: expect.stringContaining("Type the project's name, ‘web’") }, // plain text
     });
     expect(await say(owner(), '/project', 'list')).toContain('*web*');
 

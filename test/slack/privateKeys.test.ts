@@ -4,6 +4,10 @@ import { loadConfig } from '../../src/config';
 import type { Domain } from '../../src/domain';
 import type { DomainError } from '../../src/domain/errors';
 import { PRIVATE_KEY_MESSAGE } from '../../src/domain/keys/privateKey';
+import { plainFromDomain } from '../../src/slack/render/format';
+
+/** Forms show errors as plain text. */
+const FORM_WARNING = plainFromDomain(PRIVATE_KEY_MESSAGE);
 import { WITHHELD } from '../../src/logger';
 import { tempDir, uniqueNamespace } from '../helpers/env';
 import { FakeSlack, type RecordedCall } from '../helpers/fakeSlack';
@@ -169,7 +173,7 @@ describe.each(secrets())('$name', ({ text, base64 }) => {
       expires: '',
       reason: text,
     });
-    expect(answer).toEqual({ response_action: 'errors', errors: { reason: PRIVATE_KEY_MESSAGE } });
+    expect(answer).toEqual({ response_action: 'errors', errors: { reason: FORM_WARNING } });
     expect(harness.slack.calls.filter(isCard)).toHaveLength(0);
     expect(await whatIsStored()).toEqual(before);
     expectNoTrace(base64);
@@ -181,7 +185,7 @@ describe.each(secrets())('$name', ({ text, base64 }) => {
     const answer = await harness
       .client(OWNER_ID)
       .submitForm(opened.body.view as Record<string, unknown>, { name: 'billing', description: text });
-    expect(answer).toEqual({ response_action: 'errors', errors: { description: PRIVATE_KEY_MESSAGE } });
+    expect(answer).toEqual({ response_action: 'errors', errors: { description: FORM_WARNING } });
     expect(await whatIsStored()).toEqual(before);
     expectNoTrace(base64);
   });
@@ -198,7 +202,7 @@ describe.each(secrets())('$name', ({ text, base64 }) => {
     const answer = await harness
       .client('UBOB')
       .submitForm(opened.body.view as Record<string, unknown>, { deny_reason: text });
-    expect(answer).toEqual({ response_action: 'errors', errors: { deny_reason: PRIVATE_KEY_MESSAGE } });
+    expect(answer).toEqual({ response_action: 'errors', errors: { deny_reason: FORM_WARNING } });
     expect((await domain.approvals.get(owner, requestId)).status).toBe('pending');
     expect(harness.slack.of('chat.update')).toHaveLength(0);
     expect(await whatIsStored()).toEqual(before);

@@ -3,6 +3,7 @@ import type { Actor } from '../../domain/model';
 import { type DomainError, isDomainError } from '../../domain/errors';
 import { containsPrivateKeyMaterial, PRIVATE_KEY_MESSAGE } from '../../domain/keys/privateKey';
 import { UsageError } from '../commands/usage';
+import { plainFromDomain } from '../render/format';
 import { type Message, renderError } from '../render/messages';
 
 const UNEXPECTED =
@@ -32,11 +33,14 @@ export function fieldErrors(
   fallback: string,
   logger: Logger,
 ): Record<string, string> {
-  if (!isDomainError(error))
-    return { [fallback]: errorMessage(error, logger).text.replace(/^:warning: /, '') };
+  // Slack shows a field's error as plain text: no markup, no entities.
+  if (!isDomainError(error)) {
+    errorMessage(error, logger); // logs it
+    return { [fallback]: UNEXPECTED };
+  }
   const domainError = error as DomainError;
   const field = domainError.field && fields.includes(domainError.field) ? domainError.field : fallback;
-  return { [field]: domainError.message.slice(0, 1900) };
+  return { [field]: plainFromDomain(domainError.message).slice(0, 1900) };
 }
 
 /** Tells a user something after a modal closes: ephemeral in the channel they came from, else a DM. */
@@ -91,7 +95,10 @@ export const guardPrivateKeys: Middleware<AnyMiddlewareArgs> = async (args) => {
     const values = args.view.state.values;
     const field = Object.keys(values).find((block) => holdsPrivateKey(values[block]));
     if (field !== undefined) {
-      await args.ack({ response_action: 'errors', errors: { [field]: PRIVATE_KEY_MESSAGE } });
+      await args.ack({
+        response_action: 'errors',
+        errors: { [field]: plainFromDomain(PRIVATE_KEY_MESSAGE) },
+      });
       return;
     }
   }

@@ -4,7 +4,7 @@ import { AUDIT_PAGE_SHOWN, type AuditView } from '../../domain/organizations';
 import { quoteName } from '../../domain/projects';
 import { activityLine, keyLine } from './dashboard';
 import type { OrganizationOverview } from '../../domain/organizations';
-import { code, context, escapeText, header, plural, section, user, when } from './format';
+import { code, context, escapeText, header, mrkdwnFromDomain, plural, section, user, when } from './format';
 import { fitBlocks, LIMITS, packLines } from './limits';
 import { ACTION } from '../ids';
 import { encodeListPage, PAGE_SIZE, pageWindow } from '../paging';
@@ -22,7 +22,7 @@ export interface Message {
 export const plain = (text: string): Message => ({ text, blocks: [section(text)] });
 
 export function renderError(message: string, usage?: string): Message {
-  const text = `:warning: ${message}${usage ? `\nUsage: ${code(usage)}` : ''}`;
+  const text = `:warning: ${mrkdwnFromDomain(message)}${usage ? `\nUsage: ${code(usage)}` : ''}`;
   return { text, blocks: [section(text)] };
 }
 
