@@ -9,6 +9,7 @@ import type { DocumentStore, DocumentWrite } from '../domain/storage';
 import { claimDataDir } from './dataDirClaim';
 import { budgetLeftMs } from './budget';
 import { StoreTimeout, withDeadline } from './deadline';
+import { runScript } from './scripts';
 import { busy, DEFAULT_LOCK_OPTIONS, type LockOptions, type RedisLockClient, RedisLocks } from './locks';
 
 export const STORAGE_UNAVAILABLE =
@@ -314,7 +315,7 @@ function redisBackend(
   const measureClock = async (connected: RedisLockClient) => {
     try {
       const [seconds, micros] = (await withDeadline(
-        connected.eval(CLOCK_SCRIPT, { keys: [], arguments: [] }),
+        runScript(connected, CLOCK_SCRIPT, { keys: [], arguments: [] }),
         timeoutMs,
         'reading the clock',
       )) as [number, number];
@@ -352,7 +353,7 @@ function redisBackend(
       let outcome: unknown;
       try {
         outcome = await deadline(
-          connection.eval(FENCED_WRITE_SCRIPT, {
+          runScript(connection, FENCED_WRITE_SCRIPT, {
             keys: [
               record,
               ...held.map((h) => h.key),
@@ -383,7 +384,7 @@ function redisBackend(
         let confirmed: unknown;
         try {
           confirmed = await withDeadline(
-            connection.eval(CONFIRM_SCRIPT, { keys: [record], arguments: [String(COMMIT_RECORD_MS)] }),
+            runScript(connection, CONFIRM_SCRIPT, { keys: [record], arguments: [String(COMMIT_RECORD_MS)] }),
             CONFIRM_MS,
             'confirming a write',
           );
@@ -400,12 +401,10 @@ function redisBackend(
     },
     withLock: (name, fn) => locks.withLock(name, fn),
     hit: async (key, windowMs) => {
-      const [count, ttl] = (await (
-        await client()
-      ).eval(HIT_SCRIPT, { keys: [`${namespace}:hit:${key}`], arguments: [String(windowMs)] })) as [
-        number,
-        number,
-      ];
+      const [count, ttl] = (await runScript(await client(), HIT_SCRIPT, {
+        keys: [`${namespace}:hit:${key}`],
+        arguments: [String(windowMs)],
+      })) as [number, number];
       return { count, resetMs: ttl > 0 ? ttl : windowMs };
     },
     ping: async () => {

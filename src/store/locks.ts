@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/errors';
 import { withDeadline } from './deadline';
+import { runScript, type ScriptClient } from './scripts';
 
 export interface LockOptions {
   /** How long a holder keeps the lock if it dies or stalls without releasing it. */
@@ -71,9 +72,7 @@ export class LocalLocks {
 }
 
 /** The few Redis commands a lock needs, as node-redis v5 exposes them. */
-export interface RedisLockClient {
-  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-}
+export type RedisLockClient = ScriptClient;
 
 /** A Redis lock this async context holds: its key, the token that proves it is ours, and Redis's clock. */
 export interface HeldLock {
@@ -124,7 +123,7 @@ export class RedisLocks {
     for (const [key, token] of [...this.unreleased]) {
       try {
         await withDeadline(
-          client.eval(RELEASE_SCRIPT, { keys: [key], arguments: [token] }),
+          runScript(client, RELEASE_SCRIPT, { keys: [key], arguments: [token] }),
           this.timeoutMs,
           'releasing a lock',
         );
@@ -142,7 +141,7 @@ export class RedisLocks {
     const token = randomUUID();
     const release = async (): Promise<void> => {
       try {
-        await client.eval(RELEASE_SCRIPT, { keys: [key], arguments: [token] });
+        await runScript(client, RELEASE_SCRIPT, { keys: [key], arguments: [token] });
         if (this.unreleased.get(key) === token) this.unreleased.delete(key);
       } catch {
         this.unreleased.set(key, token);
@@ -155,7 +154,10 @@ export class RedisLocks {
       let answer: [number, number];
       try {
         answer = (await withDeadline(
-          client.eval(ACQUIRE_SCRIPT, { keys: [key], arguments: [token, String(this.options.leaseMs)] }),
+          runScript(client, ACQUIRE_SCRIPT, {
+            keys: [key],
+            arguments: [token, String(this.options.leaseMs)],
+          }),
           this.timeoutMs,
           'taking a lock',
         )) as [number, number];
