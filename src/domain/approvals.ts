@@ -22,6 +22,8 @@ export const REQUESTER_GONE = 'requester no longer has access';
 const OWN_REQUEST =
   'You asked for this key, so someone else must decide: a requester never decides their own request.';
 
+const moreApprovals = (count: number): string => `${count} more approval${count === 1 ? '' : 's'}`;
+
 export interface DecisionResult {
   request: KeyRequest;
   /**
@@ -137,7 +139,7 @@ export class ApprovalService {
         if (request.approvals.some((a) => a.userId === actor.userId)) {
           throw new DomainError(
             'conflict',
-            `You already approved this request. It needs ${request.required - request.approvals.length} more approval(s) from other admins.`,
+            `You already approved this request. It needs ${moreApprovals(request.required - request.approvals.length)} from other admins.`,
           );
         }
         request.approvals.push({ userId: actor.userId, at: tx.at });

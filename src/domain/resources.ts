@@ -23,7 +23,11 @@ export class ResourceService {
       const project = await tx.project(projectReference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
       if (project.resources.some((r) => r.type === type && nameKey(r.name) === nameKey(name))) {
-        throw new DomainError('conflict', `Project *${project.name}* already has a ${type} named *${name}*.`);
+        const article = /^[aeiou]/.test(type) ? 'an' : 'a';
+        throw new DomainError(
+          'conflict',
+          `Project *${project.name}* already has ${article} ${type} named *${name}*.`,
+        );
       }
       assertResourceRoom(project);
       const resource: Resource = {

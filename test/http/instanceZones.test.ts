@@ -54,10 +54,10 @@ test('moving zones counts against the registration budget and is recorded as act
   expect(lastSeen).toBeDefined(); // a refused move still records the fetch
 
   const activity = await audit('--activity');
-  expect(activity.match(/instance\.moved/g)).toHaveLength(2);
-  expect(activity).toMatch(/keyhouse(?:>)? instance\.moved vm-1 \(nl-ams-1\) in \*web\* .*was fr-par-1/);
-  expect(activity).toMatch(/instance\.moved vm-1 \(fr-par-1\) in \*web\* .*was nl-ams-1/);
-  expect(await audit('')).not.toContain('instance.moved'); // noise stays out of the security trail
+  expect(activity.match(/moved the instance/g)).toHaveLength(2);
+  expect(activity).toMatch(/Keyhouse moved the instance vm-1 \(nl-ams-1\) in \*web\* .*was fr-par-1/);
+  expect(activity).toMatch(/moved the instance vm-1 \(fr-par-1\) in \*web\* .*was nl-ams-1/);
+  expect(await audit('')).not.toContain('moved the instance'); // noise stays out of the security trail
 });
 
 test('an instance an admin added is never moved or changed by a check-in', async () => {
@@ -68,7 +68,7 @@ test('an instance an admin added is never moved or changed by a check-in', async
   }
   expect(await instance('db-1')).toEqual(before);
   expect((await domain.projects.show(owner, 'web')).checkIns[before!.id]).toBeDefined();
-  expect(await audit('--activity')).not.toContain('instance.moved');
+  expect(await audit('--activity')).not.toContain('moved the instance');
   // It cost nothing of the budget: the token can still register three instances.
   for (const name of ['vm-1', 'vm-2', 'vm-3']) {
     expect(await checkIn(name, 'fr-par-1')).toEqual({ status: 200, registration: null });

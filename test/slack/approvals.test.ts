@@ -86,7 +86,7 @@ describe('a member asks for a key', () => {
     }
     expect(JSON.stringify(card.body.blocks)).toMatch(/"text":"Approve".*"text":"Deny"/);
     expect(await keyCount()).toBe(0);
-    expect(await say(OWNER_ID, '/org', 'audit')).toMatch(/<@UALICE> key.requested alice@laptop/);
+    expect(await say(OWNER_ID, '/org', 'audit')).toMatch(/<@UALICE> asked to add the key alice@laptop/);
   });
 
   test('without any approvals channel the card goes to each admin by direct message', async () => {
@@ -163,7 +163,7 @@ describe('deciding', () => {
       harness.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.body.channel === 'UALICE'),
     ).toHaveLength(1);
     expect(await say(OWNER_ID, '/org', 'audit')).toMatch(
-      /key.request_approved alice@laptop .* for <@UALICE> in \*web\* .* — approved/,
+      /approved a key request: alice@laptop .* for <@UALICE> in \*web\* _\(approved by <@U[A-Z]+>\)_/,
     );
   });
 

@@ -286,8 +286,8 @@ describe('/sshkey', () => {
   test('every change shows up in /org audit', async () => {
     await say(owner(), '/sshkey', `add web --name deploy ${keys.generate('ed25519').publicLine}`);
     const audit = await say(owner(), '/org', 'audit');
-    expect(audit).toMatch(/<@UOWNER1> key.added deploy \(SHA256:.*\) in \*web\*/);
-    expect(audit).toMatch(/<@UOWNER1> project.created web in \*web\*/);
+    expect(audit).toMatch(/<@UOWNER1> added the key deploy \(SHA256:.*\) in \*web\*/);
+    expect(audit).toMatch(/<@UOWNER1> created the project web in \*web\*/);
   });
 });
 

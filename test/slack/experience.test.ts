@@ -91,10 +91,10 @@ describe('project dashboard', () => {
     expect(web).toContain(keys.fingerprint(key.publicLine).fingerprint);
     expect(web).toMatch(/alice@laptop\* — ssh-ed25519 256 .* added by <@UOWNER1> · expires <!date/);
     expect(web).toContain('<@UALICE> — member');
-    expect(web).toMatch(/key.added alice@laptop/);
+    expect(web).toMatch(/added the key alice@laptop/);
     const main = await harness.user('UALICE').command('/project', 'show default');
     expect(main.body.response_type).toBe('ephemeral');
-    expect(visibleText(main.body)).toContain('default  ·  default');
+    expect(visibleText(main.body)).toMatch(/^\*default\* project/m);
   });
 
   test('Refresh updates the message in place with what changed', async () => {
@@ -237,7 +237,7 @@ describe('App Home', () => {
     expect(home.body.user_id).toBe('UALICE');
     expect(visibleText(home.body)).toMatch(/Projects:\* 2/);
     expect(visibleText(home.body)).toContain('audit log is for its owners'); // alice is no owner
-    expect(visibleText(home.body)).not.toContain('project.created');
+    expect(visibleText(home.body)).not.toContain('created the project');
     const view = home.body.view as { blocks: unknown[] };
     expect(view.blocks.length).toBeLessThanOrEqual(100);
 
@@ -255,7 +255,7 @@ describe('App Home', () => {
     await harness
       .client(OWNER_ID)
       .event({ type: 'app_home_opened', user: OWNER_ID, channel: 'D2', tab: 'home', event_ts: '1.2' });
-    expect(visibleText((await nextPublish(from)).body)).toMatch(/<@UOWNER1> project.created web/);
+    expect(visibleText((await nextPublish(from)).body)).toMatch(/<@UOWNER1> created the project web/);
   });
 
   test('My keys lists the keys the viewer added, across projects', async () => {

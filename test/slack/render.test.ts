@@ -1,5 +1,8 @@
 import type { KnownBlock } from '@slack/types';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AuditEntry, CheckIn, KeyRequest, Organization, Project, SshKey } from '../../src/domain/model';
+import { activityLine } from '../../src/slack/render/activity';
 import { renderDashboard } from '../../src/slack/render/dashboard';
 import { renderHome } from '../../src/slack/render/home';
 import { fitLines, packLines } from '../../src/slack/render/limits';
@@ -215,4 +218,58 @@ test('fitLines and packLines never exceed their budget and count what they leave
   for (const text of packed) expect(text.length).toBeLessThanOrEqual(3000);
   expect(packLines(['a', 'b'], 3)).toEqual(['a\nb']);
   expect(fitLines(['only'], 3000)).toBe('only');
+});
+
+describe('activity lines', () => {
+  const entry = (action: string, target?: string, detail?: string): AuditEntry => ({
+    at,
+    actor: 'UACTOR1',
+    action,
+    ...(target ? { target } : {}),
+    ...(detail ? { detail } : {}),
+    outcome: 'done',
+  });
+
+  test('every action the domain records reads as words, not as its code', () => {
+    const root = join(__dirname, '../../src/domain');
+    const sources = readdirSync(root, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => readFileSync(join(root, file), 'utf8'))
+      .join('\n');
+    // `action: 'key.added'`, and the `{ remove: 'key.removed', … }` table of key changes.
+    const actions = new Set([...sources.matchAll(/\b\w+: '([a-z]+\.[a-z_]+)'/g)].map((m) => m[1]!));
+    expect(actions.size).toBeGreaterThanOrEqual(28);
+    for (const action of actions) {
+      const line = activityLine(entry(action, 'web (SHA256:abc)', 'x'));
+      expect([action, line]).toEqual([action, expect.not.stringContaining(action)]);
+    }
+  });
+
+  test('mentions come only from the user IDs Keyhouse wrote; text typed by people is escaped once', () => {
+    const approved = activityLine(
+      entry(
+        'key.request_approved',
+        '<@UEVIL> & co (SHA256:abc) for <@UALICE>',
+        'approved by <@UBOB>, <@UCAROL>',
+      ),
+    );
+    expect(approved).toContain(
+      'approved a key request: &lt;@UEVIL&gt; &amp; co (SHA256:abc) for <@UALICE> _(approved by <@UBOB>, <@UCAROL>)_',
+    );
+    // A key named like a mention stays a name; a deny reason is the denier's words.
+    expect(activityLine(entry('key.added', '<@UEVIL> (SHA256:abc)'))).toContain(
+      'added the key &lt;@UEVIL&gt; (SHA256:abc)',
+    );
+    expect(
+      activityLine(entry('key.request_denied', 'k (SHA256:abc) for <@UALICE>', 'ask <@UEVIL>')),
+    ).toContain('denied a key request: k (SHA256:abc) for <@UALICE> _(ask &lt;@UEVIL&gt;)_');
+    expect(activityLine(entry('owner.added', '<@UBOB>'))).toContain('<@UACTOR1> made <@UBOB> an owner');
+    expect(activityLine(entry('organization.channel_set', '<#C0APPROVE>'))).toContain(
+      'set the approvals channel to <#C0APPROVE>',
+    );
+    expect(activityLine(entry('project.created', '{detail}', 'd'))).toContain('created the project {detail}');
+    expect(
+      activityLine({ ...entry('instance.moved', 'web-1 (fr-par-2)', 'was fr-par-1'), actor: 'keyhouse' }),
+    ).toContain('Keyhouse moved the instance web-1 (fr-par-2) _(was fr-par-1)_');
+  });
 });

@@ -71,7 +71,7 @@ test('revoking a member closes their pending request; approving it afterwards ad
   expect((await domain.keys.list(owner, 'offboard')).keys).toEqual([]);
   expect(await served()).not.toContain(key.publicLine.split(' ')[1]);
   expect(await say(OWNER_ID, '/org', 'audit')).toMatch(
-    /<@UOWNER1> key.request_withdrawn leaver@laptop .* for <@ULEAVER> in \*offboard\*.*requester no longer has access/,
+    /<@UOWNER1> closed a key request: leaver@laptop .* for <@ULEAVER> in \*offboard\*.*requester no longer has access/,
   );
 });
 
@@ -98,7 +98,7 @@ test('a request whose requester lost access some other way is closed, not applie
   expect(visibleText(update.body)).toMatch(/Closed.*without a decision: requester no longer has access/);
   await harness.slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.channel === 'ULEAVER');
   expect((await domain.approvals.get(owner, requestId)).status).toBe('withdrawn');
-  expect(await say(OWNER_ID, '/org', 'audit')).toMatch(/key.request_withdrawn leaver@laptop/);
+  expect(await say(OWNER_ID, '/org', 'audit')).toMatch(/closed a key request: leaver@laptop/);
 });
 
 test('a request someone else also asked for stands, and the key is added for them', async () => {

@@ -203,6 +203,12 @@ function parseOpenSshLine(line: string): ParsedPublicKey {
   return describeBlob(decodeBase64(data), label, rest.join(' '));
 }
 
+/**
+ * The Comment header `ssh-keygen -e` writes ("4096-bit RSA, converted by root@vm from OpenSSH"): a note
+ * about the export, not the key's own comment, so it names nothing.
+ */
+const SSH_KEYGEN_EXPORT_NOTE = /^\d+-bit \S+, converted by .+ from OpenSSH$/;
+
 /** RFC 4716 ("SSH2") public key block: headers, then base64 lines. */
 function parseRfc4716(text: string): ParsedPublicKey {
   const lines = text.split('\n').map((line) => line.trim());
@@ -228,6 +234,7 @@ function parseRfc4716(text: string): ParsedPublicKey {
     }
     i += 1;
   }
+  if (SSH_KEYGEN_EXPORT_NOTE.test(comment.trim())) comment = '';
   return describeBlob(decodeBase64(body.slice(i).join('')), undefined, comment);
 }
 

@@ -1,8 +1,9 @@
 import type { KnownBlock } from '@slack/types';
 import { keyState } from '../../domain/keys';
-import type { AuditEntry, Resource, SshKey } from '../../domain/model';
+import type { Resource, SshKey } from '../../domain/model';
 import { type ProjectView, quoteName } from '../../domain/projects';
 import { ACTION } from '../ids';
+import { activityLine } from './activity';
 import { renderInstances, renderRecipes } from './delivery';
 import { button, code, context, escapeText, header, plural, section, user, when } from './format';
 import { fitBlocks, fitLines, LIMITS, packLines } from './limits';
@@ -48,16 +49,8 @@ export function resourceLines(resources: Resource[]): string[] {
 /** Whether a summary left lines out (see `fitLines`). */
 const hides = (text: string | undefined): boolean => /_…and \d+ more_$/.test(text ?? '');
 
-export function activityLine(entry: AuditEntry, withProject = true): string {
-  const where = withProject && entry.projectName ? ` in *${escapeText(entry.projectName)}*` : '';
-  // Targets may name users or channels as mentions; everything else in them is escaped.
-  const target = entry.target
-    ? ` ${escapeText(entry.target).replace(/&lt;([@#][A-Z0-9]+)&gt;/g, '<$1>')}`
-    : '';
-  const detail = entry.detail ? ` _(${escapeText(entry.detail)})_` : '';
-  const outcome = entry.outcome === 'done' ? '' : ` — ${entry.outcome}`;
-  return `${when(entry.at)} ${user(entry.actor)} ${entry.action}${target}${where}${detail}${outcome}`;
-}
+/** Kept for importers of this module; activity lines are worded in ./activity. */
+export { activityLine };
 
 /** `publicUrl` is where instances reach Keyhouse, for the setup recipes. */
 export function renderDashboard(view: ProjectView, now: Date, publicUrl: string): Message {
@@ -76,7 +69,10 @@ export function renderDashboard(view: ProjectView, now: Date, publicUrl: string)
   );
 
   const blocks: KnownBlock[] = [
-    header(`${project.name}${project.isDefault ? '  ·  default' : ''}`),
+    header(project.name),
+    ...(project.isDefault
+      ? [context('*default* project · created with the organization; its ID is the Organization ID')]
+      : []),
     section(
       `*Project ID:* ${code(project.id)}\n*Organization ID:* ${code(organization.id)}` +
         (project.description ? `\n${escapeText(project.description)}` : ''),
