@@ -5,7 +5,8 @@ import type { AuditEntry, CheckIn, KeyRequest, Organization, Project, SshKey } f
 import { activityLine } from '../../src/slack/render/activity';
 import { renderDashboard } from '../../src/slack/render/dashboard';
 import { renderHome } from '../../src/slack/render/home';
-import { fitLines, packLines } from '../../src/slack/render/limits';
+import { renderRequestCard } from '../../src/slack/render/approvals';
+import { clipMrkdwn, fitLines, packLines } from '../../src/slack/render/limits';
 import {
   renderAudit,
   renderKeyList,
@@ -271,5 +272,58 @@ describe('activity lines', () => {
     expect(
       activityLine({ ...entry('instance.moved', 'web-1 (fr-par-2)', 'was fr-par-1'), actor: 'keyhouse' }),
     ).toContain('Keyhouse moved the instance web-1 (fr-par-2) _(was fr-par-1)_');
+  });
+});
+
+describe('clipping escaped text', () => {
+  /** Any `&` that does not start a whole entity: what a cut through `&amp;` leaves. */
+  const BROKEN_ENTITY = /&(?!amp;|lt;|gt;)/;
+
+  test('the approval card never cuts a key name or a reason in the middle of an entity', () => {
+    for (let length = 40; length <= 64; length += 1) {
+      const request = {
+        ...hugeRequest(1),
+        key: { ...hugeRequest(1).key, name: '&'.repeat(length) },
+        reason: `${'x'.repeat(length)}${'<&>'.repeat(1200)}`,
+      };
+      const blocks = renderRequestCard(request).blocks as {
+        fields?: { text: string }[];
+        text?: { text: string };
+      }[];
+      const name = blocks.flatMap((b) => b.fields ?? []).find((f) => f.text.startsWith('*Key name*'))!;
+      expect(name.text).not.toMatch(BROKEN_ENTITY);
+      expect(name.text).toMatch(/^\*Key name\*\n(&amp;)+…?$/);
+      const reason = blocks.find((b) => b.text?.text.startsWith('*Reason*'))!.text!.text;
+      expect(reason).not.toMatch(BROKEN_ENTITY);
+      expect(reason).not.toMatch(/&(a|am|amp|l|lt|g|gt)?…$/);
+      expect(reason.length).toBeLessThanOrEqual(3000);
+    }
+  });
+
+  test('clipMrkdwn keeps entities and tokens whole, and is the cut every section and list uses', () => {
+    const mention = `${'x'.repeat(95)}<@U0123456789> and more`;
+    expect(clipMrkdwn(mention, 100)).toBe(`${'x'.repeat(95)}…`);
+    expect(clipMrkdwn(`${'x'.repeat(97)}&amp;x`, 100)).toBe(`${'x'.repeat(97)}…`);
+    expect(clipMrkdwn(`${'x'.repeat(98)}🔑🔑`, 100)).toBe(`${'x'.repeat(98)}…`);
+    expect(clipMrkdwn('short &amp; whole', 100)).toBe('short &amp; whole');
+    const text = fitLines([`${'&amp;'.repeat(1000)}`], 3000);
+    expect(text).not.toMatch(BROKEN_ENTITY);
+    const blocks = renderAudit({
+      stream: 'security',
+      page: 1,
+      pages: 1,
+      total: 1,
+      entries: [
+        {
+          at,
+          actor: 'U1',
+          action: 'key.added',
+          target: `${'&'.repeat(64)} (SHA256:abc)`,
+          detail: '&'.repeat(2990),
+          outcome: 'done',
+        },
+      ],
+    }).blocks as { text?: { text: string } }[];
+    for (const block of blocks) expect(block.text?.text ?? '').not.toMatch(BROKEN_ENTITY);
   });
 });

@@ -3,7 +3,7 @@ import { REQUESTER_GONE } from '../../domain/approvals';
 import type { KeyRequest } from '../../domain/model';
 import { ACTION, CALLBACK, FIELD } from '../ids';
 import { button, code, context, escapeText, header, section, user, when } from './format';
-import { clip, LIMITS } from './limits';
+import { clipMrkdwn, LIMITS } from './limits';
 import type { Message } from './messages';
 
 /** The approval card: everything an approver needs to decide in one click, and later, what was decided. */
@@ -44,7 +44,7 @@ export function renderRequestCard(request: KeyRequest): Message {
       fields: [
         { type: 'mrkdwn', text: `*Requester*\n${requesters}` },
         { type: 'mrkdwn', text: `*Project*\n${escapeText(request.projectName)}` },
-        { type: 'mrkdwn', text: `*Key name*\n${clip(escapeText(key.name), 200)}` },
+        { type: 'mrkdwn', text: `*Key name*\n${clipMrkdwn(escapeText(key.name), 200)}` },
         { type: 'mrkdwn', text: `*Type*\n${key.type} ${key.bits}` },
         { type: 'mrkdwn', text: `*Fingerprint*\n${code(key.fingerprint)}` },
         { type: 'mrkdwn', text: `*Key expiry*\n${key.expiresAt ? when(key.expiresAt) : 'never'}` },
@@ -53,7 +53,7 @@ export function renderRequestCard(request: KeyRequest): Message {
       ],
     },
     section(
-      `*Reason*\n${request.reason ? clip(escapeText(request.reason), LIMITS.sectionText - 20) : '_none given_'}`,
+      `*Reason*\n${request.reason ? clipMrkdwn(escapeText(request.reason), LIMITS.sectionText - 20) : '_none given_'}`,
     ),
     section(outcomeLine(request)),
   ];

@@ -1,5 +1,5 @@
 import type { Button, KnownBlock } from '@slack/types';
-import { clip, LIMITS } from './limits';
+import { clip, clipMrkdwn, LIMITS } from './limits';
 
 /** Escapes user-provided text for mrkdwn, so it cannot forge mentions or links. */
 export const escapeText = (text: string): string =>
@@ -49,7 +49,7 @@ export function when(iso: string): string {
 }
 
 export function section(text: string): KnownBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: clip(text, LIMITS.sectionText) } };
+  return { type: 'section', text: { type: 'mrkdwn', text: clipMrkdwn(text, LIMITS.sectionText) } };
 }
 
 export function header(text: string): KnownBlock {
@@ -57,7 +57,7 @@ export function header(text: string): KnownBlock {
 }
 
 export function context(text: string): KnownBlock {
-  return { type: 'context', elements: [{ type: 'mrkdwn', text: clip(text, LIMITS.sectionText) }] };
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: clipMrkdwn(text, LIMITS.sectionText) }] };
 }
 
 export function button(actionId: string, label: string, value: string, style?: 'primary' | 'danger'): Button {

@@ -9,7 +9,7 @@ import { ACTION, HOME_TABS, type HomeTab } from '../ids';
 import { activityLine } from './activity';
 import { renderDashboard } from './dashboard';
 import { button, code, context, escapeText, header, plural, section, user, when } from './format';
-import { clip, fitBlocks, LIMITS } from './limits';
+import { clipMrkdwn, fitBlocks, LIMITS } from './limits';
 import { AUDIT_PAGE_SHOWN } from '../../domain/organizations';
 import { encodeHomePage, PAGE_SIZE, type PageWindow, pageWindow } from '../paging';
 import { projectOrder } from './messages';
@@ -66,7 +66,7 @@ function projectsTab(projects: ProjectSummary[], page: number): KnownBlock[] {
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: clip(
+        text: clipMrkdwn(
           `*${escapeText(p.name)}*${p.isDefault ? ' _(default)_' : ''}\n${plural(p.keyCount, 'key')} · ${plural(p.resourceCount, 'resource')} · ${code(p.id)}`,
           LIMITS.sectionText,
         ),

@@ -16,9 +16,30 @@ export const LIMITS = {
   privateMetadata: 3000,
 } as const;
 
-/** Cuts text to `max` characters, marking the cut. */
+/** Cuts plain text (not mrkdwn) to `max` characters, marking the cut. */
 export function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return text.length <= max ? text : `${cutBefore(text, max - 1)}…`;
+}
+
+/** Where to cut so that no character is split in two (a surrogate pair, such as most emoji). */
+function cutBefore(text: string, end: number): string {
+  const code = text.charCodeAt(end - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? end - 1 : end);
+}
+
+/**
+ * Cuts escaped mrkdwn to `max` characters, marking the cut. The one way to shorten text that was
+ * escaped: it never splits an entity (`&amp;`) nor a token (`<@U1>`, `<!date^…>`), which Slack would
+ * show as broken text, so it may cut a little earlier than `max`.
+ */
+export function clipMrkdwn(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let head = cutBefore(text, max - 1);
+  const entity = /&[a-z]{0,4}$/i.exec(head);
+  if (entity) head = head.slice(0, entity.index);
+  const open = head.lastIndexOf('<');
+  if (open >= 0 && !head.includes('>', open)) head = head.slice(0, open);
+  return `${head}…`;
 }
 
 /**
@@ -43,7 +64,7 @@ export function fitLines(
   }
   const hidden = total - out.length;
   if (hidden > 0) out.push(`_…and ${hidden} more_`);
-  return clip(out.join('\n'), maxChars);
+  return clipMrkdwn(out.join('\n'), maxChars);
 }
 
 /**
@@ -86,7 +107,7 @@ export function packLines(
       chunk.push(line);
       used += line.length + 1;
     }
-    if (chunk.length === 0) chunk.push(clip(remaining[0] ?? '', maxChars));
+    if (chunk.length === 0) chunk.push(clipMrkdwn(remaining[0] ?? '', maxChars));
     texts.push(chunk.join('\n'));
     index += chunk.length;
   }

@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { PageWindow } from '../paging';
 import { button, section } from './format';
-import { clip, LIMITS, packLines } from './limits';
+import { clipMrkdwn, LIMITS, packLines } from './limits';
 
 /** `Keys 21–40 of 61 · page 2 of 4`, or `3 keys` when one page holds them all. */
 export function pageRange(window: PageWindow, noun: string, nouns = `${noun}s`): string {
@@ -36,6 +36,6 @@ export function pager(
 /** A page's lines, each in full (clipped only past a section's length), so a page leaves none out. */
 export const pageSections = (lines: string[]): KnownBlock[] =>
   packLines(
-    lines.map((line) => clip(line, LIMITS.sectionText - 1)),
+    lines.map((line) => clipMrkdwn(line, LIMITS.sectionText - 1)),
     lines.length,
   ).map((text) => section(text));
