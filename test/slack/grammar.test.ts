@@ -247,7 +247,7 @@ describe('arguments in either order, and who is told what', () => {
     await domain.projects.grant(owner, 'web', 'UALICE', 'viewer');
     const audit = await say('UALICE', '/org', 'audit');
     expect(audit).toContain('Changes in the projects you can see');
-    expect(audit).toMatch(/project\.created web/);
+    expect(audit).toMatch(/created the project web/);
     expect(audit).not.toContain('payroll');
     expect(audit).not.toContain('default-role');
   });

@@ -153,3 +153,44 @@ test('a resource that exists already is "an instance", with its article', async 
     'already has a database named *main*',
   );
 });
+
+describe('the add-key form for someone who can see no project', () => {
+  beforeEach(async () => {
+    await domain.organizations.updateSettings(owner, 'default-role', 'none');
+    await domain.projects.create(owner, 'web');
+  });
+
+  test('`/sshkey add` says there is no project to add to and names the owners, with no empty picker', async () => {
+    const opened = await harness.user('UERIN').command('/sshkey', 'add');
+    expect(opened.method).toBe('views.open');
+    const text = visibleText(opened.body);
+    expect(text).toContain('You have no project to add a key to');
+    expect(text).toContain('Organization owners can give you a role: <@UOWNER1>.');
+    expect(JSON.stringify(opened.body)).not.toContain('static_select');
+    expect((opened.body.view as { submit?: unknown }).submit).toBeUndefined();
+  });
+
+  test('the Add key button of a dashboard posted in a channel does the same', async () => {
+    const posted = await harness.user(OWNER_ID).command('/project', 'dashboard web');
+    const projectId = (JSON.stringify(posted.body.blocks).match(/"dashboard_add_key","value":"([^"]+)"/) ??
+      [])[1]!;
+    await harness
+      .client('UERIN')
+      .click('dashboard_add_key', projectId, { responseUrl: harness.slack.newResponseUrl() });
+    const opened = await harness.slack.waitFor((c) => c.method === 'views.open');
+    expect(visibleText(opened.body)).toContain('Organization owners can give you a role: <@UOWNER1>.');
+    expect(JSON.stringify(opened.body)).not.toContain('"options":[]');
+  });
+
+  test('where anyone may create a project, it says how', async () => {
+    await domain.organizations.updateSettings(owner, 'project-creators', 'everyone');
+    const opened = await harness.user('UERIN').command('/sshkey', 'add');
+    expect(visibleText(opened.body)).toContain('Or create a project of your own: `/project create <name>`');
+  });
+
+  test('someone who sees a project still gets the form with it', async () => {
+    await domain.projects.grant(owner, 'web', 'UERIN', 'member');
+    const opened = await harness.user('UERIN').command('/sshkey', 'add');
+    expect(JSON.stringify(opened.body)).toMatch(/"static_select".*"text":"web"/);
+  });
+});

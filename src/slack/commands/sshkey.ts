@@ -1,12 +1,33 @@
+import type { View } from '@slack/types';
+import type { Domain } from '../../domain';
+import type { Actor, ProjectSummary } from '../../domain/model';
 import { renderHelp, renderUnknownSubcommand, USAGE } from '../render/help';
 import { renderKeyAdded, renderKeyChanged, renderKeyList } from '../render/messages';
 import { decodeSlackText, tokenize } from '../tokenize';
 import { takePage } from '../paging';
-import { renderAddKeyModal } from '../render/modals';
+import { renderAddKeyModal, renderNoProjectModal } from '../render/modals';
 import { type CommandHandler, modal, reply } from './types';
 import { missing, UsageError, withUsage } from './usage';
 import { parseAddArguments } from './keyArguments';
 import { nothingAfter, projectWords } from './projectWords';
+
+/**
+ * The add-key form with `chosen` as its project, or, for one who can see no project, a modal that says
+ * so and who can give them one.
+ */
+export async function addKeyForm(
+  domain: Domain,
+  actor: Actor,
+  chosen: (project: ProjectSummary) => boolean,
+  channelId?: string,
+): Promise<View> {
+  const { projects, organization } = await domain.projects.list(actor);
+  if (projects.length === 0) {
+    const { owners } = await domain.organizations.overview(actor);
+    return renderNoProjectModal(owners, organization.settings.projectCreators === 'everyone');
+  }
+  return renderAddKeyModal(projects, projects.find(chosen), channelId);
+}
 
 export const sshkeyCommand: CommandHandler = async (domain, { actor, text, channelId }) => {
   const tokens = tokenize(text);
@@ -17,16 +38,7 @@ export const sshkeyCommand: CommandHandler = async (domain, { actor, text, chann
     case 'add':
       return withUsage(USAGE.sshkey.add, async () => {
         const usage = USAGE.sshkey.add;
-        if (!tokens[1]) {
-          const { projects } = await domain.projects.list(actor);
-          return modal(
-            renderAddKeyModal(
-              projects,
-              projects.find((p) => p.isDefault),
-              channelId,
-            ),
-          );
-        }
+        if (!tokens[1]) return modal(await addKeyForm(domain, actor, (p) => p.isDefault, channelId));
         const { projectTokens, publicKey: pasted, flags: values } = parseAddArguments(text, tokens, 1);
         if (projectTokens.length === 0) {
           if (pasted !== undefined) throw new UsageError('Name the project before the key.', usage);

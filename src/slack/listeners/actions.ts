@@ -6,7 +6,7 @@ import { nameKey } from '../../domain/names';
 import { ACTION, FIELD, HOME_TABS, type HomeTab } from '../ids';
 import { renderDashboard } from '../render/dashboard';
 import { clip, LIMITS } from '../render/limits';
-import { renderAddKeyModal } from '../render/modals';
+import { addKeyForm } from '../commands/sshkey';
 import {
   type Message,
   renderAudit,
@@ -94,11 +94,9 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
       await ack();
       const actor = actorOf(body);
       try {
-        const { projects } = await domain.projects.list(actor);
-        const selected = projects.find((p) => p.id === action.value);
         await client.views.open({
           trigger_id: body.trigger_id,
-          view: renderAddKeyModal(projects, selected, body.channel?.id),
+          view: await addKeyForm(domain, actor, (p) => p.id === action.value, body.channel?.id),
         });
       } catch (error) {
         if (body.container.type === 'view') logger.error(errorMessage(error, logger).text);

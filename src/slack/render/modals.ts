@@ -3,7 +3,7 @@ import type { KeyRequest, Project, ProjectSummary, SshKey } from '../../domain/m
 import { MAX_APPROVALS } from '../../domain/limits';
 import { CALLBACK, FIELD } from '../ids';
 import { clip, LIMITS } from './limits';
-import { code, escapeText, plural, section, when } from './format';
+import { code, escapeText, plural, section, user, when } from './format';
 
 /** What a modal carries to its submission handler. */
 export interface ModalMetadata {
@@ -161,6 +161,20 @@ export function renderAddKeyModal(
       textInput(FIELD.reason, 'Reason', { optional: true, multiline: true, maxLength: 300 }),
     ],
   );
+}
+
+/**
+ * Instead of the add-key form for one who can see no project (a project picker with no option is
+ * refused by Slack): why, and who can give them a role. `canCreate`: anyone may create a project.
+ */
+export function renderNoProjectModal(owners: string[], canCreate: boolean): View {
+  const whoCan = owners.length
+    ? `Organization owners can give you a role: ${owners.map(user).join(', ')}.`
+    : 'This organization has no owners yet: whoever runs Keyhouse sets them with `ORG_OWNERS`.';
+  return modalShell(CALLBACK.addKey, 'Add SSH key', undefined, { projectId: '' }, [
+    section(`You have no project to add a key to: you cannot see any project yet.\n${whoCan}`),
+    ...(canCreate ? [section(`Or create a project of your own: ${code('/project create <name>')}`)] : []),
+  ]);
 }
 
 /** Shown in place of the form once a key is added: the fingerprint to compare with `ssh-keygen -lf`. */
