@@ -194,3 +194,29 @@ describe('the add-key form for someone who can see no project', () => {
     expect(JSON.stringify(opened.body)).toMatch(/"static_select".*"text":"web"/);
   });
 });
+
+describe('App Home Overview of a new organization', () => {
+  test('shows a short Getting started with the first three commands, as code', async () => {
+    const home = await openHome('UALICE');
+    const text = visibleText(home.body);
+    expect(text).toContain('*Getting started*');
+    for (const command of [
+      '/project create <name>',
+      '/sshkey add <project> <public key>',
+      '/project token <project>',
+    ]) {
+      expect(text).toContain(`\`${command}\``);
+    }
+    // Escaped once inside the code spans, as code() does: Slack shows the placeholders as typed.
+    expect(JSON.stringify(home.body)).toContain('`/project create &lt;name&gt;`');
+  });
+
+  test('is gone once the organization has a project or a key', async () => {
+    await domain.projects.create(owner, 'web');
+    expect(visibleText((await openHome(OWNER_ID)).body)).not.toContain('Getting started');
+    await domain.projects.delete(owner, 'web', 'web');
+    expect(visibleText((await openHome(OWNER_ID)).body)).toContain('Getting started');
+    await domain.keys.add(owner, 'default', { publicKey: keys.generate('ed25519').publicLine });
+    expect(visibleText((await openHome(OWNER_ID)).body)).not.toContain('Getting started');
+  });
+});

@@ -102,6 +102,21 @@ function keysTab(keys: OwnedKey[], now: Date, page: number): KnownBlock[] {
   ];
 }
 
+/** For an organization that has only its default project and no key yet: the first three commands. */
+function gettingStarted(overview: OrganizationOverview): KnownBlock[] {
+  if (overview.keyCount > 0 || overview.projectCount > 1) return [];
+  return [
+    section(
+      [
+        '*Getting started*',
+        `1. Create a project for a team or a service: ${code('/project create <name>')}`,
+        `2. Add your SSH public key to it: ${code('/sshkey add <project> <public key>')} (or ${code('/sshkey add')} for the form)`,
+        `3. Get a delivery token, so its instances fetch the keys: ${code('/project token <project>')}`,
+      ].join('\n'),
+    ),
+  ];
+}
+
 /** The organization's audit log, a page at a time, for owners; others are told where to look. */
 function activityPanel(content: Extract<HomeContent, { tab: 'overview' }>): KnownBlock[] {
   if (content.activity === undefined) {
@@ -132,6 +147,7 @@ function body(content: HomeContent): KnownBlock[] {
           `*Projects:* ${overview.projectCount}   *SSH keys:* ${overview.keyCount}   *Resources:* ${overview.resourceCount}\n` +
             `*Organization ID:* ${code(overview.organization.id)}`,
         ),
+        ...gettingStarted(overview),
         ...activityPanel(content),
       ];
     }
