@@ -162,7 +162,7 @@ describe('add-key form', () => {
       .submitForm(view, { project: { selected: await webId() }, public_key: secret });
     expect(answer).toEqual({
       response_action: 'errors',
-      errors: { public_key: expect.stringMatching(/That is a \*private\* key/) },
+      errors: { public_key: expect.stringMatching(/^That is a private key/) }, // plain text in a form
     });
     expect(JSON.stringify(answer)).not.toContain(secret.split('\n')[1]!.slice(0, 20));
     expect((await domain.keys.list(owner, 'web')).keys).toHaveLength(0);
