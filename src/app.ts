@@ -121,13 +121,15 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
     ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
   });
   const store = options.wrapStore ? options.wrapStore(backend) : backend;
+  const logLevel = LOG_LEVELS[config.logLevel];
+  const logger = createLogger(logLevel);
   const domain = createDomain(store, {
     configuredOwners: config.orgOwners,
     approvalTtlMs: config.approvalTtlMs,
+    onBackgroundError: (what, error) =>
+      logger.warn(`${what} failed, to be repaired later: ${describe(error)}`),
   });
   const clientOptions = config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {};
-  const logLevel = LOG_LEVELS[config.logLevel];
-  const logger = createLogger(logLevel);
 
   // The bot's identity (auth.test) is asked once, at start or on the first event if Slack was away
   // then. Bolt's own `token` option would ask in its constructor, where a rejected token becomes an

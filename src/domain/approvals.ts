@@ -163,14 +163,30 @@ export class ApprovalService {
         return { request, outcome: 'approved' as const, key };
       },
     );
-    if (result.outcome !== 'recorded') await this.untrack([result.request.id]);
-    if (result.outcome === 'approved' && result.key)
-      await this.delivery.trackExpiry(actor.teamId, result.request.projectId, result.key);
+    // Committed: what follows is bookkeeping, and its failure is not the decision's.
+    if (result.outcome !== 'recorded') {
+      this.workspaces.afterCommit('removing a decided request from the pending index', () =>
+        this.untrack([result.request.id]),
+      );
+    }
+    const key = result.outcome === 'approved' ? result.key : undefined;
+    if (key) {
+      this.workspaces.afterCommit('adding an approved key to the expiry index', () =>
+        this.delivery.trackExpiry(actor.teamId, result.request.projectId, key),
+      );
+    }
     return { request: result.request, outcome: result.outcome };
   }
 
-  /** Expires every pending request whose time is up, in every workspace; returns those it closed. */
+  /**
+   * Expires every pending request whose time is up, in every workspace; returns those it closed. It
+   * reads the deployment's pending index: the store keeps no list of workspaces, so a request missing
+   * from the index (its entry is written after the request's own commit, and that write can fail) cannot
+   * be found by scanning projects here. Such a request is put back in the index when someone joins it
+   * or when an approver's Home tab lists it (`decidableBy`), and is expired from then on.
+   */
   async expireDue(now: Date = this.workspaces.now()): Promise<KeyRequest[]> {
+    await this.workspaces.settled();
     const index = await this.workspaces.store.get<PendingIndex>(documentKeys.pendingIndex());
     const due = (index?.requests ?? []).filter((r) => Date.parse(r.expiresAt) <= now.getTime());
     const expired: KeyRequest[] = [];
@@ -190,25 +206,39 @@ export class ApprovalService {
     return expired;
   }
 
-  /** Requests the user may decide now, in their workspace. */
+  /**
+   * Requests the user may decide now, in their workspace, oldest first. Found from the projects' own
+   * lists of pending requests, written with each request (the deployment index is written after, and
+   * can miss one): the organization, its projects, their requests and the index, four round trips.
+   * A pending request missing from the index is put back in it, so the expiry sweep finds it again.
+   */
   async decidableBy(actor: Actor): Promise<KeyRequest[]> {
     const organization = await this.workspaces.organization(actor.teamId);
-    const index = await this.workspaces.store.get<PendingIndex>(documentKeys.pendingIndex());
-    const ids = (index?.requests ?? []).filter((r) => r.teamId === actor.teamId).map((r) => r.id);
-    const requests = (await this.workspaces.store.getMany<KeyRequest>(ids.map(documentKeys.request))).filter(
-      (r): r is KeyRequest => r?.status === 'pending' && !r.requesters.includes(actor.userId),
-    );
-    const projectIds = [...new Set(requests.map((r) => r.projectId))];
-    const projects = await this.workspaces.store.getMany<Project>(projectIds.map(documentKeys.project));
     const context = this.workspaces.context(organization);
-    const manageable = new Set(
-      projects
-        .filter((p): p is Project => !!p && can(context, actor.userId, 'project.manage', p))
-        .map((p) => p.id),
+    const projects = await this.workspaces.store.getMany<Project>(
+      organization.projects.map((p) => documentKeys.project(p.id)),
     );
-    return requests.filter(
-      (r) => manageable.has(r.projectId) && !r.approvals.some((a) => a.userId === actor.userId),
-    );
+    const ids = projects
+      .filter((p): p is Project => !!p && can(context, actor.userId, 'project.manage', p))
+      .flatMap((p) => (p.pendingRequests ?? []).map((ref) => ref.id));
+    if (ids.length === 0) return [];
+    const [stored, index] = await Promise.all([
+      this.workspaces.store.getMany<KeyRequest>(ids.map(documentKeys.request)),
+      this.workspaces.store.get<PendingIndex>(documentKeys.pendingIndex()),
+    ]);
+    const pending = stored.filter((r): r is KeyRequest => r?.status === 'pending');
+    const indexed = new Set((index?.requests ?? []).map((r) => r.id));
+    const unindexed = pending.filter((r) => !indexed.has(r.id));
+    if (unindexed.length > 0) {
+      this.workspaces.afterCommit('putting pending requests back in the pending index', () =>
+        this.track(...unindexed),
+      );
+    }
+    return pending
+      .filter(
+        (r) => !r.requesters.includes(actor.userId) && !r.approvals.some((a) => a.userId === actor.userId),
+      )
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
   /** Who receives a project's cards by direct message when no approvals channel is set. */
@@ -286,11 +316,13 @@ export class ApprovalService {
     return { request, joined: false };
   }
 
-  /** Adds a request to the deployment's pending index (after its transaction committed). */
-  async track(request: KeyRequest): Promise<void> {
+  /** Adds requests to the deployment's pending index (after their transaction committed), once each. */
+  async track(...requests: KeyRequest[]): Promise<void> {
     await this.updateIndex((index) => {
-      if (!index.requests.some((r) => r.id === request.id)) {
-        index.requests.push({ id: request.id, teamId: request.teamId, expiresAt: request.expiresAt });
+      for (const request of requests) {
+        if (!index.requests.some((r) => r.id === request.id)) {
+          index.requests.push({ id: request.id, teamId: request.teamId, expiresAt: request.expiresAt });
+        }
       }
     });
   }

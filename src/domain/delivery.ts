@@ -430,6 +430,7 @@ export class DeliveryService {
 
   /** Keys that expire within the hour (told once) or have expired (told, then forgotten). */
   async expiryNotices(now: Date = this.workspaces.now()): Promise<ExpiryNotice[]> {
+    await this.workspaces.settled();
     const index = await this.workspaces.store.get<ExpiryIndex>(documentKeys.expiryIndex());
     const due = (index?.keys ?? []).filter(
       (k) =>

@@ -133,9 +133,20 @@ export class KeyService {
       );
       return { kind: 'added', key, project };
     });
-    if (outcome.kind === 'requested' && !outcome.joined) await this.approvals.track(outcome.request);
-    if (outcome.kind === 'added')
-      await this.delivery.trackExpiry(actor.teamId, outcome.project.id, outcome.key);
+    // Committed: the indexes follow, and their failure is not the request's. Joining puts a request
+    // back in the pending index too, in case its first entry was never written.
+    if (outcome.kind === 'requested') {
+      const { request } = outcome;
+      this.workspaces.afterCommit('adding a request to the pending index', () =>
+        this.approvals.track(request),
+      );
+    }
+    if (outcome.kind === 'added') {
+      const { key, project } = outcome;
+      this.workspaces.afterCommit('adding a key to the expiry index', () =>
+        this.delivery.trackExpiry(actor.teamId, project.id, key),
+      );
+    }
     return outcome;
   }
 

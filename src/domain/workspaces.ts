@@ -86,6 +86,11 @@ export interface WorkspaceOptions {
   approvalTtlMs?: number;
   now?: () => Date;
   newId?: () => string;
+  /**
+   * Told when bookkeeping after a commit (the deployment-wide indexes) fails: the action itself
+   * happened, so its caller is not told it failed; the index is repaired later (see `afterCommit`).
+   */
+  onBackgroundError?: (what: string, error: unknown) => void;
 }
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -309,6 +314,26 @@ export class Workspaces {
       if (entry) entries.push(entry);
     }
     return { ...wanted, entries };
+  }
+
+  private readonly bookkeeping = new Set<Promise<void>>();
+
+  /**
+   * Starts bookkeeping that follows a commit (a deployment-wide index) without waiting for it: the
+   * committed action is answered at once, never spends its time waiting for an index's lock, and the
+   * bookkeeping's failure (a busy lock, storage gone for a moment) goes to `onBackgroundError`, never
+   * to the user as a failure of what did happen.
+   */
+  afterCommit(what: string, work: () => Promise<void>): void {
+    const running: Promise<void> = work()
+      .catch((error: unknown) => this.options.onBackgroundError?.(what, error))
+      .finally(() => this.bookkeeping.delete(running));
+    this.bookkeeping.add(running);
+  }
+
+  /** Waits for the bookkeeping this process started (readers of the indexes call it first). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.bookkeeping]);
   }
 
   /** Changes a deployment-wide document (an index every workspace writes to) under its own lock. */
