@@ -251,6 +251,8 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
       if (config.slackAppToken) await connectSocket(warnings);
       try {
         await within(store.ping(), 3_000);
+        // The deployment's key-set signing key: read, or made once (under a lock) at the first start.
+        await within(domain.signingKey.get(), 3_000);
       } catch {
         warnings.push(
           `Storage is not reachable yet (${storageName(config)}): /readyz answers 503 until it does`,

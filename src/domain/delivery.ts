@@ -1,6 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { authorize } from './access';
 import { validateLocation, validateResourceName } from './catalog';
+import { type KeySetHead, keySetKeys } from './deliveryKeySet';
+import { SignedKeySets } from './deliverySigned';
 import { DomainError } from './errors';
 import { isExpired } from './expiry';
 import type {
@@ -18,6 +20,7 @@ import {
   MAX_TOKENS_PER_PROJECT,
 } from './limits';
 import { nameKey } from './names';
+import type { DeploymentSigningKey } from './signingKey';
 import { documentKeys, UUID, type Workspaces } from './workspaces';
 
 /**
@@ -61,6 +64,8 @@ export interface Caller {
   projectId: string;
   tokenId: string;
   hash: string;
+  /** The project's key-set head, read with the token index (absent: not written yet). */
+  head?: KeySetHead;
 }
 
 /** What became of an instance's check-in. */
@@ -98,6 +103,9 @@ export interface AuthorizedKeys {
   body: string;
   etag: string;
   count: number;
+  /** SSHSIG of the body (namespace `keyhouse-authorized-keys`), base64 without line breaks. */
+  signature: string;
+  serial: number;
   /** Present when the caller checked in as an instance. */
   registration?: Registration;
 }
@@ -129,8 +137,21 @@ export function validateCheckIn(checkIn: CheckIn): CheckIn {
   return { instance, ...(zone !== undefined ? { zone } : {}) };
 }
 
+/** Bookkeeping of fetches (token use, an instance's check-in) is written at most once a minute. */
+const BOOKKEEPING_MS = 60_000;
+
 export class DeliveryService {
-  constructor(private readonly workspaces: Workspaces) {}
+  readonly keySets: SignedKeySets;
+  /** When this process last wrote each token's use, and each instance's check-in (and of which set). */
+  private readonly lastUse = new Map<string, number>();
+  private readonly lastCheckIn = new Map<string, { at: number; zone?: string; version: string }>();
+
+  constructor(
+    private readonly workspaces: Workspaces,
+    signingKey: DeploymentSigningKey,
+  ) {
+    this.keySets = new SignedKeySets(workspaces, signingKey);
+  }
 
   async createToken(
     actor: Actor,
@@ -242,12 +263,16 @@ export class DeliveryService {
   async authenticate(projectId: string, token: string | undefined): Promise<Caller> {
     if (!isWellFormedToken(token) || !isWellFormedProjectId(projectId)) throw new Unauthorized();
     const id = projectId.toLowerCase();
-    const index =
-      (await this.workspaces.store.get<TokenIndex>(tokenIndexKey(id))) ?? (await this.buildTokenIndex(id));
+    // One round trip: the token hashes, and the small head of the key set a good token is served.
+    const [stored, head] = await this.workspaces.store.getMany<TokenIndex | KeySetHead>([
+      tokenIndexKey(id),
+      keySetKeys.head(id),
+    ]);
+    const index = (stored as TokenIndex | undefined) ?? (await this.buildTokenIndex(id));
     const hash = hashToken(token);
     const entry = index.tokens.find((t) => sameHash(t.hash, hash));
     if (!entry) throw new Unauthorized();
-    return { projectId: id, tokenId: entry.id, hash };
+    return { projectId: id, tokenId: entry.id, hash, ...(head ? { head: head as KeySetHead } : {}) };
   }
 
   private readonly indexing = new Map<string, Promise<TokenIndex>>();
@@ -283,43 +308,78 @@ export class DeliveryService {
   }
 
   /**
-   * The keys for a caller `authenticate` let in. The project document stays the authority: a token
-   * revoked since the index was read is refused here.
+   * The signed key set for a caller `authenticate` let in: served from memory while its head is
+   * current, so a fetch reads only the token index and the head whatever the project's size. The token
+   * index is the authority on tokens (written with every token change). An instance's check-in reads
+   * the project only when this process has not recorded that instance, in that zone and for that key
+   * set, within the last minute; token use and check-ins are written at most once a minute.
    */
   async serve(caller: Caller, checkIn?: CheckIn, limits: DeliveryLimits = {}): Promise<AuthorizedKeys> {
-    const project = await this.workspaces.store.get<Project>(documentKeys.project(caller.projectId));
-    const record = project?.tokens?.find((t) => t.id === caller.tokenId && sameHash(t.hash, caller.hash));
-    if (!project || !record) throw new Unauthorized();
-
+    const set = await this.keySets.current(caller.projectId, caller.head);
     const now = this.workspaces.now();
-    const keys = servedKeys(project, now);
-    const body = authorizedKeysText(keys);
-    const served: AuthorizedKeys = { body, etag: etagOf(body), count: keys.length };
+    const projectId = caller.projectId;
+    const served: AuthorizedKeys = {
+      body: set.body,
+      etag: set.etag,
+      count: set.count,
+      signature: set.signature,
+      serial: set.serial,
+    };
 
     // Bookkeeping never costs a login: if it fails, the keys are served all the same.
     let resource: Resource | undefined;
+    const instanceKey = checkIn ? `${projectId}:${nameKey(checkIn.instance)}` : '';
     if (checkIn) {
-      const registered = await this.instanceResource(project, record.id, checkIn, limits).catch(
-        () => undefined,
-      );
-      resource = registered?.resource;
-      served.registration = registered?.registration ?? { outcome: 'failed' };
+      const recent = this.lastCheckIn.get(instanceKey);
+      const fresh =
+        recent !== undefined &&
+        now.getTime() - recent.at < BOOKKEEPING_MS &&
+        recent.version === set.version &&
+        (checkIn.zone === undefined || checkIn.zone === recent.zone);
+      if (fresh) served.registration = { outcome: 'known' };
+      else {
+        const registered = await this.workspaces.store
+          .get<Project>(documentKeys.project(projectId))
+          .then((project) =>
+            project ? this.instanceResource(project, caller.tokenId, checkIn, limits) : undefined,
+          )
+          .catch(() => undefined);
+        resource = registered?.resource;
+        served.registration = registered?.registration ?? { outcome: 'failed' };
+      }
     }
+    const useDue = now.getTime() - (this.lastUse.get(caller.tokenId) ?? 0) >= BOOKKEEPING_MS;
+    if (!useDue && !resource) return served;
     try {
       const at = now.toISOString();
       await this.workspaces.store.write({
         set: [
-          { key: documentKeys.tokenUse(project.id, record.id), value: { at } },
+          ...(useDue ? [{ key: documentKeys.tokenUse(projectId, caller.tokenId), value: { at } }] : []),
           ...(resource
             ? [
                 {
-                  key: documentKeys.checkIn(project.id, resource.id),
-                  value: { at, etag: served.etag, count: served.count } satisfies CheckInRecord,
+                  key: documentKeys.checkIn(projectId, resource.id),
+                  value: {
+                    at,
+                    etag: served.etag,
+                    count: served.count,
+                    version: set.version,
+                  } satisfies CheckInRecord,
                 },
               ]
             : []),
         ],
       });
+      if (this.lastUse.size >= 100_000) this.lastUse.clear();
+      if (this.lastCheckIn.size >= 100_000) this.lastCheckIn.clear();
+      if (useDue) this.lastUse.set(caller.tokenId, now.getTime());
+      if (resource) {
+        this.lastCheckIn.set(instanceKey, {
+          at: now.getTime(),
+          version: set.version,
+          ...(resource.zone !== undefined ? { zone: resource.zone } : {}),
+        });
+      }
     } catch {
       // Storage busy or away: the next fetch records it.
     }

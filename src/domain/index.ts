@@ -4,6 +4,7 @@ import { KeyService } from './keys';
 import { OrganizationService } from './organizations';
 import { ProjectService } from './projects';
 import { ResourceService } from './resources';
+import { DeploymentSigningKey } from './signingKey';
 import type { DocumentStore } from './storage';
 import { type WorkspaceOptions, Workspaces } from './workspaces';
 
@@ -16,17 +17,21 @@ export interface Domain {
   resources: ResourceService;
   approvals: ApprovalService;
   delivery: DeliveryService;
+  /** The deployment's key-set signing key (public half and signatures only). */
+  signingKey: DeploymentSigningKey;
 }
 
 export function createDomain(store: DocumentStore, options: WorkspaceOptions): Domain {
   const workspaces = new Workspaces(store, options);
-  const delivery = new DeliveryService(workspaces);
+  const signingKey = new DeploymentSigningKey(store, workspaces.now);
+  const delivery = new DeliveryService(workspaces, signingKey);
   const approvals = new ApprovalService(workspaces, delivery);
   return {
     approvals,
     delivery,
     workspaces,
-    organizations: new OrganizationService(workspaces),
+    signingKey,
+    organizations: new OrganizationService(workspaces, signingKey),
     projects: new ProjectService(workspaces, approvals),
     keys: new KeyService(workspaces, approvals, delivery),
     resources: new ResourceService(workspaces),

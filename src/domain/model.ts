@@ -65,6 +65,8 @@ export interface CheckIn {
   at: string;
   etag: string;
   count: number;
+  /** The version of the key set fetched (absent in check-ins before signed key sets). */
+  version?: string;
 }
 
 /** A key-delivery token. Only its SHA-256 is kept; the token itself is shown once. */
@@ -105,6 +107,21 @@ export interface AuditEntry {
 export interface ProjectSettings {
   approvalsChannel?: string;
   approvalsRequired: number;
+  /** How long an instance may keep using a fetched key set when Keyhouse cannot be reached (default 24h). */
+  offlineLogins?: OfflineLogins;
+}
+
+export type OfflineLogins = 'strict' | '1h' | '24h' | '7d';
+
+/** The project's served key set, as last written (see deliveryKeySet.ts). */
+export interface KeySetState {
+  /** Grows with every change of the served set. */
+  serial: number;
+  /** When the served document last changed (its set, or its offline window). */
+  changedAt: string;
+  /** SHA-256 of the served lines and their expiries. */
+  version: string;
+  offlineLogins: OfflineLogins;
 }
 
 export interface Project {
@@ -126,6 +143,8 @@ export interface Project {
   /** Key requests waiting for a decision (absent in projects created before approvals existed). */
   pendingRequests?: PendingRequestRef[];
   tokens?: DeliveryToken[];
+  /** Absent until the project's key set is first written. */
+  keySet?: KeySetState;
 }
 
 export interface PendingRequestRef {

@@ -2,6 +2,7 @@ import { authorize, can, isOwner, ownersOf } from './access';
 import { DomainError, invalid } from './errors';
 import type { Actor, Organization, Project } from './model';
 import { type AuditStream, type AuditTrailPage, documentKeys, type Workspaces } from './workspaces';
+import type { DeploymentSigningKey } from './signingKey';
 
 /** Records shown on one page of `/org audit`. */
 export const AUDIT_PAGE_SHOWN = 20;
@@ -21,16 +22,26 @@ export interface OrganizationOverview {
   projectCount: number;
   keyCount: number;
   resourceCount: number;
+  /** The deployment signing key's fingerprint (absent when storage could not give it). */
+  signingKeyFingerprint?: string;
 }
 
 export class OrganizationService {
-  constructor(private readonly workspaces: Workspaces) {}
+  constructor(
+    private readonly workspaces: Workspaces,
+    private readonly signingKey?: DeploymentSigningKey,
+  ) {}
 
   async overview(actor: Actor): Promise<OrganizationOverview> {
     const organization = await this.workspaces.organization(actor.teamId);
     const sum = (pick: (p: Organization['projects'][number]) => number) =>
       organization.projects.reduce((total, project) => total + pick(project), 0);
+    const fingerprint = await this.signingKey?.get().then(
+      (key) => key.fingerprint,
+      () => undefined,
+    );
     return {
+      ...(fingerprint ? { signingKeyFingerprint: fingerprint } : {}),
       organization,
       owners: ownersOf(this.workspaces.context(organization)),
       configuredOwners: this.workspaces.options.configuredOwners,

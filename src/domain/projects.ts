@@ -1,4 +1,5 @@
 import { authorize, can, effectiveRole } from './access';
+import { isOfflineLogins, OFFLINE_LOGINS, offlineLoginsOf } from './deliveryKeySet';
 import type { ApprovalService } from './approvals';
 import { DomainError, invalid } from './errors';
 import type { Actor, CheckIn, Organization, Project, ProjectSummary, Role } from './model';
@@ -14,6 +15,8 @@ export interface SettingsChange {
   /** A channel ID, or null to fall back to the organization's channel. */
   approvalsChannel?: string | null;
   approvalsRequired?: number;
+  /** `strict`, `1h`, `24h` or `7d`: how long instances may log people in from a cached key set. */
+  offlineLogins?: string;
 }
 
 export interface ProjectView {
@@ -216,6 +219,13 @@ export class ProjectService {
     if (required !== undefined && (!Number.isInteger(required) || required < 1 || required > MAX_APPROVALS)) {
       throw invalid(`Approvals required is a whole number from 1 to ${MAX_APPROVALS}.`, 'approvals_required');
     }
+    const offline = changes.offlineLogins?.trim().toLowerCase();
+    if (offline !== undefined && !isOfflineLogins(offline)) {
+      throw invalid(
+        `Offline logins is one of ${OFFLINE_LOGINS.map((o) => `\`${o}\``).join(', ')}.`,
+        'offline_logins',
+      );
+    }
     if (changes.approvalsChannel && !/^[CG][A-Z0-9]+$/.test(changes.approvalsChannel)) {
       throw invalid('Pick a channel for approval requests.', 'approvals_channel');
     }
@@ -238,6 +248,10 @@ export class ProjectService {
       if (required !== undefined && required !== project.settings.approvalsRequired) {
         project.settings.approvalsRequired = required;
         changed.push(`approvals required: ${required}`);
+      }
+      if (offline !== undefined && offline !== offlineLoginsOf(project)) {
+        project.settings.offlineLogins = offline;
+        changed.push(`offline logins: ${offline}`);
       }
       if (changed.length > 0) {
         tx.record(

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type AccessContext, can, isOwner, ownersOf } from './access';
+import { keySetChange, keySetKeys, keySetWrites } from './deliveryKeySet';
 import { DomainError } from './errors';
 import type {
   AuditEntry,
@@ -402,6 +403,8 @@ export class Transaction {
   private readonly userKeyIndexes = new Map<string, UserKeyIndex>();
   /** Other documents of the workspace changed by this transaction, by key. */
   private readonly documents = new Map<string, unknown>();
+  /** Projects whose key set is written with this change even if it did not change. */
+  private readonly keySetsDue = new Set<string>();
 
   constructor(
     private readonly workspaces: Workspaces,
@@ -468,6 +471,12 @@ export class Transaction {
     this.organizationChanged = true;
   }
 
+  /** Writes the project's key set with this change (one made before signed key sets, or one expired). */
+  refreshKeySet(project: Project): void {
+    this.keySetsDue.add(project.id);
+    this.save(project);
+  }
+
   remove(project: Project): void {
     this.organization.projects = this.organization.projects.filter((p) => p.id !== project.id);
     this.changed.delete(project.id);
@@ -504,10 +513,15 @@ export class Transaction {
       !this.organizationChanged;
     if (untouched) return;
     const store = this.workspaces.store;
+    // A change of a project's served keys (or offline window) writes its key set in the same write.
+    const keySets = [...this.changed.values()].flatMap((project) =>
+      keySetWrites(project.id, keySetChange(project, this.at, this.keySetsDue.has(project.id))),
+    );
     const sets: { key: string; value: unknown }[] = [...this.changed.values()].map((project) => ({
       key: documentKeys.project(project.id),
       value: project,
     }));
+    sets.push(...keySets);
     for (const [key, value] of this.documents) sets.push({ key, value });
     for (const [userId, index] of this.userKeyIndexes) {
       sets.push({ key: documentKeys.userKeys(this.organization.id, userId), value: index });
@@ -552,7 +566,12 @@ export class Transaction {
     await store.write({
       set: sets,
       delete: [
-        ...[...this.removed].flatMap((id) => [documentKeys.project(id), documentKeys.tokenIndex(id)]),
+        ...[...this.removed].flatMap((id) => [
+          documentKeys.project(id),
+          documentKeys.tokenIndex(id),
+          keySetKeys.head(id),
+          keySetKeys.lines(id),
+        ]),
         ...deletes,
       ],
     });

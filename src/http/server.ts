@@ -46,6 +46,8 @@ export interface HttpRoutesOptions {
 const ORIGIN = 'http://keyhouse.invalid';
 const AUTHORIZED_KEYS = /^\/v1\/projects\/([^/]+)\/authorized_keys$/;
 const READ_METHODS = 'GET, HEAD';
+/** The allowed_signers line that verifies every key set's Keyhouse-Signature (no token needed). */
+const SIGNING_KEY_PATH = '/v1/signing-key';
 /** The rate limits' window: a flood of refusals is told once per window. */
 const LOG_WINDOW_MS = 60_000;
 /** Refusals that cost no storage (malformed input, a malformed or wrong token, an unknown path). */
@@ -179,7 +181,11 @@ export function createHttpServer(options: HttpRoutesOptions): Server {
       const keys = await delivery.serve(caller, checkIn, {
         registrationsPerToken: options.keyLimits.registrationsPerToken,
       });
-      const headers: Record<string, string> = { etag: keys.etag, 'x-keyhouse-keys': String(keys.count) };
+      const headers: Record<string, string> = {
+        etag: keys.etag,
+        'x-keyhouse-keys': String(keys.count),
+        'keyhouse-signature': keys.signature,
+      };
       if (keys.registration?.outcome === 'refused') {
         headers['x-keyhouse-registration'] = `refused: ${keys.registration.message}`;
         (firstInWindow(`registration ${caller.projectId}`) ? logger.warn : logger.debug)(
@@ -235,13 +241,22 @@ export function createHttpServer(options: HttpRoutesOptions): Server {
       return;
     }
     const keysRoute = AUTHORIZED_KEYS.exec(path);
-    const known = keysRoute !== null || path === '/healthz' || path === '/readyz';
+    const known =
+      keysRoute !== null || path === '/healthz' || path === '/readyz' || path === SIGNING_KEY_PATH;
     if (!known) return refuse(req, res, path, 404, 'not found\n');
     if (method !== 'GET' && method !== 'HEAD') {
       return refuse(req, res, path, 405, 'method not allowed\n', { allow: READ_METHODS });
     }
     if (keysRoute) return serveAuthorizedKeys(req, res, path, keysRoute[1] ?? '', url.searchParams);
     if (path === '/healthz') return send(res, 200, 'ok\n');
+    if (path === SIGNING_KEY_PATH) {
+      try {
+        const signingKey = await delivery.keySets.signingKey.get();
+        return send(res, 200, `${signingKey.allowedSigners}\n`);
+      } catch {
+        return send(res, 503, 'storage unavailable, try again\n', { 'retry-after': '5' });
+      }
+    }
     try {
       await store.ping();
       send(res, 200, 'ready\n');

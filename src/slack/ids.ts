@@ -34,6 +34,7 @@ export const FIELD = {
   reason: 'reason',
   approvalsChannel: 'approvals_channel',
   approvalsRequired: 'approvals_required',
+  offlineLogins: 'offline_logins',
   denyReason: 'deny_reason',
 } as const;
 

@@ -1,6 +1,7 @@
 import { createKeyhouse, type Keyhouse } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { tokenIndexKey } from '../../src/domain/delivery';
+import { keySetKeys } from '../../src/domain/deliveryKeySet';
 import { MAX_RESOURCES_PER_PROJECT } from '../../src/domain/limits';
 import type { DocumentStore, DocumentWrite } from '../../src/domain/storage';
 import { documentKeys } from '../../src/domain/workspaces';
@@ -126,7 +127,7 @@ describe('authenticate before reading', () => {
     const web = await projectWithToken(run.keyhouse, 'web');
     run.store.reset();
     expect((await fetchKeys(run.url, web.id, WRONG)).status).toBe(401);
-    expect(run.store.reads).toEqual([tokenIndexKey(web.id)]);
+    expect(run.store.reads).toEqual([tokenIndexKey(web.id), keySetKeys.head(web.id)]);
 
     run.store.reset();
     for (const [id, token] of [
@@ -143,7 +144,12 @@ describe('authenticate before reading', () => {
     run.store.reset();
     const good = await fetchKeys(run.url, web.id, web.token);
     expect(good.status).toBe(200);
-    expect(run.store.reads).toEqual([tokenIndexKey(web.id), documentKeys.project(web.id)]);
+    // The served lines are read once per version by each replica, then served from memory.
+    expect(run.store.reads).toEqual([
+      tokenIndexKey(web.id),
+      keySetKeys.head(web.id),
+      keySetKeys.lines(web.id),
+    ]);
   });
 
   test('a flood of 2,000 wrong tokens reads no project and takes no lock; an admin command meanwhile is served', async () => {
@@ -170,7 +176,7 @@ describe('authenticate before reading', () => {
     await run.keyhouse.domain.delivery.revokeTokens(owner, 'web', 'fleet');
     run.store.reset();
     expect((await fetchKeys(run.url, web.id, web.token)).status).toBe(401);
-    expect(run.store.reads).toEqual([tokenIndexKey(web.id)]);
+    expect(run.store.reads).toEqual([tokenIndexKey(web.id), keySetKeys.head(web.id)]);
 
     // As if the tokens were made before the index existed.
     const { token } = await run.keyhouse.domain.delivery.createToken(owner, 'web', 'old');
@@ -187,7 +193,7 @@ describe('authenticate before reading', () => {
     });
     run.store.reset();
     expect((await fetchKeys(run.url, web.id, WRONG)).status).toBe(401);
-    expect(run.store.reads).toEqual([tokenIndexKey(web.id)]);
+    expect(run.store.reads).toEqual([tokenIndexKey(web.id), keySetKeys.head(web.id)]);
   });
 });
 

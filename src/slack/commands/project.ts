@@ -10,7 +10,8 @@ import {
   renderTokenRevokeChoice,
   renderTokensRevoked,
 } from '../render/delivery';
-import { plain, renderMembers, renderProjectList } from '../render/messages';
+import { plain, renderMembers, renderProjectList, renderProjectSettings } from '../render/messages';
+import { offlineLoginsOf } from '../../domain/deliveryKeySet';
 import { takePage } from '../paging';
 import { renderCreateProjectModal, renderDeleteProjectModal, renderSettingsModal } from '../render/modals';
 import { broadcast, type CommandHandler, modal, reply } from './types';
@@ -122,6 +123,25 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
         const { reference } = await projectAt(1, USAGE.project.settings);
         const project = await domain.projects.prepareSettings(actor, reference);
         return modal(renderSettingsModal(project, channelId));
+      });
+    case 'set':
+      return withUsage(USAGE.project.set, async () => {
+        const isSetting = (rest: Token[]) =>
+          rest.length === 0 || (rest.length === 2 && rest[0]?.value.toLowerCase() === 'offline-logins');
+        const { reference, next } = await projectAt(1, USAGE.project.set, isSetting);
+        const setting = tokens[next];
+        if (!setting) {
+          const { project } = await domain.projects.show(actor, reference);
+          return reply(renderProjectSettings(project));
+        }
+        const value = tokens[next + 1]?.value ?? missing('The offline-logins value', USAGE.project.set);
+        const project = await domain.projects.updateSettings(actor, reference, { offlineLogins: value });
+        return reply(
+          plain(
+            `Offline logins of *${escapeText(project.name)}*: ${code(offlineLoginsOf(project))}. ` +
+              'Instances get it with their next key fetch.',
+          ),
+        );
       });
     case 'rename':
       return withUsage(USAGE.project.rename, async () => {

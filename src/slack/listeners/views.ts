@@ -88,13 +88,21 @@ export function registerViews(app: App, domain: Domain): void {
         description: inputValue(view, FIELD.description),
         approvalsChannel: inputValue(view, FIELD.approvalsChannel) || null,
         approvalsRequired: Number(inputValue(view, FIELD.approvalsRequired) || '1'),
+        ...(inputValue(view, FIELD.offlineLogins)
+          ? { offlineLogins: inputValue(view, FIELD.offlineLogins) }
+          : {}),
       });
       await ack();
       await notify(app, actor.userId, metadata?.channelId, {
         text: `Saved the settings of *${escapeText(project.name)}*.`,
       }).catch(() => undefined);
     } catch (error) {
-      const fields = [FIELD.description, FIELD.approvalsChannel, FIELD.approvalsRequired];
+      const fields = [
+        FIELD.description,
+        FIELD.approvalsChannel,
+        FIELD.approvalsRequired,
+        FIELD.offlineLogins,
+      ];
       await ack({ response_action: 'errors', errors: fieldErrors(error, fields, FIELD.description, logger) });
     }
   });

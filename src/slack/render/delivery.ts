@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { authorizedKeysText, etagOf, servedKeys } from '../../domain/delivery';
+import { servedSet } from '../../domain/deliveryKeySet';
 import type { CheckIn, DeliveryToken, Project } from '../../domain/model';
 import { ACTION } from '../ids';
 import { button, code, escapeText, section, user, when } from './format';
@@ -66,12 +66,12 @@ export function renderInstances(
 ): KnownBlock[] {
   const instances = project.resources.filter((r) => r.type === 'instance' && checkIns[r.id]);
   if (instances.length === 0) return [];
-  const current = etagOf(authorizedKeysText(servedKeys(project, now)));
+  const current = servedSet(project, now).version;
   const seen = (id: string) => checkIns[id]?.at ?? '';
   const lines = instances
     .sort((a, b) => seen(b.id).localeCompare(seen(a.id)))
     .map((r) => {
-      const fresh = checkIns[r.id]?.etag === current;
+      const fresh = checkIns[r.id]?.version === current;
       return `• *${escapeText(r.name)}*${r.zone ? ` · ${r.zone}` : ''} — seen ${when(seen(r.id))} · ${
         fresh ? ':white_check_mark: current keys' : ':warning: older key set, updates at its next fetch'
       } (${checkIns[r.id]?.count ?? 0})`;

@@ -181,6 +181,9 @@ function body(content: HomeContent): KnownBlock[] {
             `*Approvals channel:* ${org.settings.approvalsChannel ? `<#${org.settings.approvalsChannel}>` : '_not set_ (`/org channel #channel`)'}`,
             `*Default role:* ${org.settings.defaultRole}`,
             `*Who creates projects:* ${org.settings.projectCreators === 'everyone' ? 'everyone' : 'owners'}`,
+            ...(content.overview.signingKeyFingerprint
+              ? [`*Key-set signing key:* ${code(content.overview.signingKeyFingerprint)}`]
+              : []),
           ].join('\n'),
         ),
         context(`Organization created ${when(org.createdAt)}`),

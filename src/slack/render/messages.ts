@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import type { Project, ProjectSummary, SshKey } from '../../domain/model';
 import { AUDIT_PAGE_SHOWN, type AuditView } from '../../domain/organizations';
 import { quoteName } from '../../domain/projects';
+import { offlineLoginsOf } from '../../domain/deliveryKeySet';
 import { activityLine, keyLine } from './dashboard';
 import type { OrganizationOverview } from '../../domain/organizations';
 import { code, context, escapeText, header, mrkdwnFromDomain, plural, section, user, when } from './format';
@@ -35,6 +36,9 @@ export function renderOrganization(overview: OrganizationOverview, name?: string
     `*Projects:* ${overview.projectCount}   *SSH keys:* ${overview.keyCount}   *Resources:* ${overview.resourceCount}`,
     `*Approvals channel:* ${org.settings.approvalsChannel ? `<#${org.settings.approvalsChannel}>` : '_not set_ (`/org channel #channel`)'}`,
     `*Default role:* ${org.settings.defaultRole}   *Who creates projects:* ${org.settings.projectCreators}`,
+    ...(overview.signingKeyFingerprint
+      ? [`*Key-set signing key:* ${code(overview.signingKeyFingerprint)} (\`GET /v1/signing-key\`)`]
+      : []),
   ];
   return {
     text: `Organization ${org.id}`,
@@ -44,6 +48,19 @@ export function renderOrganization(overview: OrganizationOverview, name?: string
       context(`Created ${when(org.createdAt)}`),
     ],
   };
+}
+
+/** `/project set <project>`: the project's settings, and how to change them. */
+export function renderProjectSettings(project: Project): Message {
+  const settings = project.settings;
+  const lines = [
+    `*Settings of ${escapeText(project.name)}* (${code(project.id)})`,
+    `*Approvals channel:* ${settings.approvalsChannel ? `<#${settings.approvalsChannel}>` : "_the organization's_"}`,
+    `*Approvals required:* ${settings.approvalsRequired}`,
+    `*Offline logins:* ${code(offlineLoginsOf(project))} — how long instances may log people in from the last key set they fetched when Keyhouse cannot be reached`,
+    `Change it with ${code(`/project set ${project.name} offline-logins strict|1h|24h|7d`)}.`,
+  ];
+  return { text: `Settings of ${project.name}`, blocks: [section(lines.join('\n'))] };
 }
 
 /** Projects in the order every page uses: the default first, then by name. */

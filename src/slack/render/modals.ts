@@ -1,6 +1,7 @@
 import type { KnownBlock, PlainTextOption, View } from '@slack/types';
 import type { KeyRequest, Project, ProjectSummary, SshKey } from '../../domain/model';
 import { MAX_APPROVALS } from '../../domain/limits';
+import { OFFLINE_LOGINS, offlineLoginsOf } from '../../domain/deliveryKeySet';
 import { CALLBACK, FIELD } from '../ids';
 import { clip, LIMITS } from './limits';
 import { code, escapeText, plural, section, user, when } from './format';
@@ -235,6 +236,20 @@ export function renderSettingsModal(project: Project, channelId?: string): View 
           action_id: FIELD.approvalsRequired,
           options: Array.from({ length: MAX_APPROVALS }, (_, i) => option(i + 1)),
           initial_option: option(required),
+        },
+      },
+      {
+        type: 'input',
+        block_id: FIELD.offlineLogins,
+        label: text('Offline logins'),
+        hint: text(
+          'How long instances may keep logging people in with the last key set they fetched when Keyhouse cannot be reached. strict: not at all.',
+        ),
+        element: {
+          type: 'static_select',
+          action_id: FIELD.offlineLogins,
+          options: OFFLINE_LOGINS.map((o) => ({ text: text(o), value: o })),
+          initial_option: { text: text(offlineLoginsOf(project)), value: offlineLoginsOf(project) },
         },
       },
     ],
