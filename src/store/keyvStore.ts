@@ -412,6 +412,13 @@ function redisBackend(
     },
     close: async () => {
       await redis.disconnect(true).catch(() => undefined);
+      // A client that never connected keeps retrying until it is destroyed, which would keep a
+      // stopped process alive.
+      try {
+        (redis.client as unknown as { destroy?: () => void }).destroy?.();
+      } catch {
+        // Already closed.
+      }
     },
   };
 }

@@ -33,6 +33,7 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 export class FakeSlack {
   readonly calls: RecordedCall[] = [];
+  private lastCallAt = 0;
   /** What Slack would have refused or rendered wrongly (the test fails on any; see slackLint.ts). */
   readonly violations: string[] = [];
   private server: Server | undefined;
@@ -53,6 +54,7 @@ export class FakeSlack {
           ? 'respond'
           : (path.replace(/^\/api\//, '').split('?')[0] ?? '');
         this.calls.push({ method, path, body });
+        this.lastCallAt = Date.now();
         // Strict, as Slack is: every payload is checked against Slack's Block Kit rules.
         this.violations.push(...lintCall(method, body));
         for (const wake of this.waiters.splice(0)) wake();
@@ -148,6 +150,18 @@ export class FakeSlack {
           resolve();
         });
       });
+    }
+  }
+
+  /**
+   * Waits until the app has made no call for `idleMs` (at most `maxMs`): work it does after answering
+   * (direct messages, card updates) lands here instead of failing against a stopped server and being
+   * retried for minutes.
+   */
+  async settle(idleMs = 150, maxMs = 2000): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    while (Date.now() < deadline && Date.now() - this.lastCallAt < idleMs) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
 

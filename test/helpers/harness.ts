@@ -52,6 +52,7 @@ export async function startHarness(
     user: (userId, appIndex = 0) => new SlackUser((apps[appIndex] ?? apps[0])!.url, slack, userId),
     client: (userId, appIndex = 0) => new SlackClientOf((apps[appIndex] ?? apps[0])!.url, userId),
     async stop() {
+      await slack.settle();
       for (const app of apps) await app.keyhouse.stop();
       await slack.stop();
     },

@@ -100,7 +100,7 @@ test('a request filed and approved while the index is busy is told as done, appl
 
   const { keys: added } = await domain.keys.list(owner, 'web');
   expect(added.map((k) => k.fingerprint)).toEqual([keys.fingerprint(key.publicLine).fingerprint]);
-  expect((await say(OWNER_ID, '/org', 'audit')).match(/key\.request_approved/g)).toHaveLength(1);
+  expect((await say(OWNER_ID, '/org', 'audit')).match(/approved a key request/g)).toHaveLength(1);
   expect(visibleText((await homeApprovals(OWNER_ID)).body)).toContain('Nothing waits for your decision');
   // The stale index entry goes at the request's deadline: the sweep finds it decided and drops it.
   await harness.apps[0]!.keyhouse.sweep(new Date(Date.now() + 25 * 3600_000));

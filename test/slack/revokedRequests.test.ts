@@ -52,7 +52,11 @@ async function served(): Promise<string> {
   const response = await fetch(`${harness.apps[0]!.url}/v1/projects/${id}/authorized_keys`, {
     headers: { authorization: `Bearer ${token}` },
   });
-  return response.text();
+  // Key lines only: the signed set starts with its own comment line.
+  return (await response.text())
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'))
+    .join('\n');
 }
 
 test('revoking a member closes their pending request; approving it afterwards adds nothing', async () => {
