@@ -1,68 +1,25 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Domain } from '../src/domain';
 import { startHarness, OWNER_ID, type Harness } from './helpers/harness';
 import { KeyFactory, type GeneratedKey } from './helpers/sshKeygen';
+import { type Sshd, startSshd } from './helpers/sshd';
 import { visibleText } from './helpers/slackUser';
 
 /**
  * A real OpenSSH server on a loopback port whose AuthorizedKeysCommand asks Keyhouse for the
  * project's keys on every login, exactly as the README recipe sets it up.
  */
-const SSHD = '/usr/sbin/sshd';
 const keys = new KeyFactory();
 let harness: Harness;
 let domain: Domain;
-let sshd: ChildProcess;
-let sshdPort: number;
 let dir: string;
 const owner = { teamId: 'T0001', userId: OWNER_ID };
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-/** Tries `ssh root@127.0.0.1 echo in` with one key only; true when sshd let it in. */
-function login(key: GeneratedKey): Promise<boolean> {
-  return new Promise((resolve) => {
-    execFile(
-      'ssh',
-      [
-        '-i',
-        key.path,
-        '-p',
-        String(sshdPort),
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'IdentityAgent=none',
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'LogLevel=ERROR',
-        '-o',
-        'ConnectTimeout=5',
-        'root@127.0.0.1',
-        'echo in',
-      ],
-      { timeout: 15_000 },
-      (error, stdout) => resolve(!error && stdout.trim() === 'in'),
-    );
-  });
-}
+let server: Sshd;
+const login = (key: GeneratedKey) => server.login(key);
 
 beforeAll(async () => {
-  if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (.ci/run does)`);
   harness = await startHarness();
   domain = harness.apps[0]!.keyhouse.domain;
   await domain.projects.create(owner, 'fleet');
@@ -71,7 +28,6 @@ beforeAll(async () => {
   const projectId = (await domain.projects.show(owner, 'fleet')).project.id;
 
   // sshd insists that the command and every directory above it belong to root and are not writable by others.
-  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   dir = mkdtempSync('/run/keyhouse-sshd-');
   chmodSync(dir, 0o755);
   const command = join(dir, 'keyhouse-keys');
@@ -80,41 +36,11 @@ beforeAll(async () => {
     `#!/bin/sh\nexec curl -fsS --max-time 5 -H "Authorization: Bearer ${token}" "${harness.apps[0]!.url}/v1/projects/${projectId}/authorized_keys?instance=sshd-test"\n`,
     { mode: 0o755 },
   );
-  const hostKey = join(dir, 'host_ed25519');
-  await new Promise((resolve, reject) =>
-    execFile('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey], (e) =>
-      e ? reject(e) : resolve(null),
-    ),
-  );
-  sshdPort = await freePort();
-  const config = join(dir, 'sshd_config');
-  writeFileSync(
-    config,
-    [
-      `Port ${sshdPort}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${hostKey}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      'AuthorizedKeysFile none',
-      `AuthorizedKeysCommand ${command} %u`,
-      'AuthorizedKeysCommandUser nobody',
-      'PermitRootLogin prohibit-password',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      '',
-    ].join('\n'),
-  );
-  sshd = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  sshd.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  for (let i = 0; i < 100 && !/Server listening/.test(log); i += 1)
-    await new Promise((r) => setTimeout(r, 50));
-  if (!/Server listening/.test(log)) throw new Error(`sshd did not start: ${log}`);
+  server = await startSshd(dir, `${command} %u`);
 }, 60_000);
 
 afterAll(async () => {
-  sshd?.kill();
+  server?.stop();
   await harness?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
   keys.cleanup();

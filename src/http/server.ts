@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   createServer,
   type IncomingMessage,
@@ -48,6 +50,12 @@ const AUTHORIZED_KEYS = /^\/v1\/projects\/([^/]+)\/authorized_keys$/;
 const READ_METHODS = 'GET, HEAD';
 /** The allowed_signers line that verifies every key set's Keyhouse-Signature (no token needed). */
 const SIGNING_KEY_PATH = '/v1/signing-key';
+const AGENT_PATH = '/v1/agent';
+
+/** The agent instances install as sshd's AuthorizedKeysCommand, served as the repository holds it. */
+let agentScript: string | undefined;
+const agent = (): string =>
+  (agentScript ??= readFileSync(join(__dirname, '..', '..', 'contrib', 'keyhouse-keys'), 'utf8'));
 /** The rate limits' window: a flood of refusals is told once per window. */
 const LOG_WINDOW_MS = 60_000;
 /** Refusals that cost no storage (malformed input, a malformed or wrong token, an unknown path). */
@@ -242,13 +250,19 @@ export function createHttpServer(options: HttpRoutesOptions): Server {
     }
     const keysRoute = AUTHORIZED_KEYS.exec(path);
     const known =
-      keysRoute !== null || path === '/healthz' || path === '/readyz' || path === SIGNING_KEY_PATH;
+      keysRoute !== null ||
+      path === '/healthz' ||
+      path === '/readyz' ||
+      path === SIGNING_KEY_PATH ||
+      path === AGENT_PATH;
     if (!known) return refuse(req, res, path, 404, 'not found\n');
     if (method !== 'GET' && method !== 'HEAD') {
       return refuse(req, res, path, 405, 'method not allowed\n', { allow: READ_METHODS });
     }
     if (keysRoute) return serveAuthorizedKeys(req, res, path, keysRoute[1] ?? '', url.searchParams);
     if (path === '/healthz') return send(res, 200, 'ok\n');
+    if (path === AGENT_PATH)
+      return send(res, 200, agent(), { 'content-type': 'text/x-shellscript; charset=utf-8' });
     if (path === SIGNING_KEY_PATH) {
       try {
         const signingKey = await delivery.keySets.signingKey.get();
