@@ -1,8 +1,6 @@
 import { loadConfig } from '../src/config';
-import { tempDir, uniqueNamespace } from './helpers/env';
 import { FakeSlack } from './helpers/fakeSlack';
-import { SIGNING_SECRET } from './helpers/slackUser';
-import { launch, startKeyhouse } from './http/keyhouseProcess';
+import { launch, startKeyhouse, processSettings } from './helpers/keyhouseProcess';
 
 /** Start-up tells the truth: the real process, a fake Slack, and a store that may not be there. */
 const slack = new FakeSlack();
@@ -10,15 +8,7 @@ beforeAll(() => slack.start());
 afterAll(() => slack.stop());
 afterEach(() => slack.failures.clear());
 
-const settings = (): Record<string, string> => ({
-  SLACK_BOT_TOKEN: 'xoxb-test',
-  SLACK_SIGNING_SECRET: SIGNING_SECRET,
-  SLACK_API_URL: slack.apiUrl,
-  PORT: '0',
-  ORG_OWNERS: 'UOWNER1',
-  DATA_DIR: tempDir(),
-  STORE_NAMESPACE: uniqueNamespace(),
-});
+const settings = (): Record<string, string> => processSettings(slack);
 
 test.each(['invalid_auth', 'token_revoked'])(
   'a bot token Slack rejects (%s) stops start-up with one line naming SLACK_BOT_TOKEN',

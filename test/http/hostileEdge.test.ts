@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { tempDir, uniqueNamespace } from '../helpers/env';
 import { FakeSlack } from '../helpers/fakeSlack';
-import { SIGNING_SECRET } from '../helpers/slackUser';
-import { type KeyhouseProcess, raw, request, startKeyhouse } from './keyhouseProcess';
+import {
+  type KeyhouseProcess,
+  raw,
+  request,
+  startKeyhouse,
+  processSettings,
+} from '../helpers/keyhouseProcess';
 
 /**
  * Whatever arrives at the port, the process answers and stays up: the real app in its own process,
@@ -16,13 +20,7 @@ const TOKEN = `khk_${'S'.repeat(43)}`;
 beforeAll(async () => {
   await slack.start();
   keyhouse = await startKeyhouse({
-    SLACK_BOT_TOKEN: 'xoxb-test',
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    PORT: '0',
-    ORG_OWNERS: 'UOWNER1',
-    DATA_DIR: tempDir(),
-    STORE_NAMESPACE: uniqueNamespace(),
+    ...processSettings(slack),
     LOG_LEVEL: 'warn',
   });
 }, 30_000);

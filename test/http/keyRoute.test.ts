@@ -3,54 +3,17 @@ import { loadConfig } from '../../src/config';
 import { tokenIndexKey } from '../../src/domain/delivery';
 import { keySetKeys } from '../../src/domain/deliveryKeySet';
 import { MAX_RESOURCES_PER_PROJECT } from '../../src/domain/limits';
-import type { DocumentStore, DocumentWrite } from '../../src/domain/storage';
 import { documentKeys } from '../../src/domain/workspaces';
 import { tempDir, uniqueNamespace } from '../helpers/env';
 import { FakeSlack } from '../helpers/fakeSlack';
 import { OWNER_ID, startHarness } from '../helpers/harness';
+import { RecordingStore } from '../helpers/recordingStore';
 import { SIGNING_SECRET } from '../helpers/slackUser';
 
 /**
  * The key route authenticates before it reads, and its budgets hold: proven on the real app over real
  * HTTP, with the real store wrapped only to record what is asked of it.
  */
-class RecordingStore implements DocumentStore {
-  reads: string[] = [];
-  hits: string[] = [];
-  locks: string[] = [];
-  constructor(private readonly inner: DocumentStore) {}
-  get<T>(key: string) {
-    this.reads.push(key);
-    return this.inner.get<T>(key);
-  }
-  getMany<T>(keys: string[]) {
-    this.reads.push(...keys);
-    return this.inner.getMany<T>(keys);
-  }
-  write(changes: DocumentWrite) {
-    return this.inner.write(changes);
-  }
-  withLock<T>(name: string, fn: () => Promise<T>) {
-    this.locks.push(name);
-    return this.inner.withLock(name, fn);
-  }
-  hit(key: string, windowMs: number) {
-    this.hits.push(key);
-    return this.inner.hit(key, windowMs);
-  }
-  ping() {
-    return this.inner.ping();
-  }
-  close() {
-    return this.inner.close();
-  }
-  reset() {
-    this.reads = [];
-    this.hits = [];
-    this.locks = [];
-  }
-}
-
 const owner = { teamId: 'T0001', userId: OWNER_ID };
 const WRONG = `khk_${'W'.repeat(43)}`;
 

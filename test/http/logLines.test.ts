@@ -1,7 +1,5 @@
-import { tempDir, uniqueNamespace } from '../helpers/env';
 import { FakeSlack } from '../helpers/fakeSlack';
-import { SIGNING_SECRET } from '../helpers/slackUser';
-import { type KeyhouseProcess, startKeyhouse } from './keyhouseProcess';
+import { type KeyhouseProcess, startKeyhouse, processSettings } from '../helpers/keyhouseProcess';
 
 /**
  * What a client sends to the key route cannot write a log line of its own, and refusals that cost
@@ -15,13 +13,7 @@ const WRONG = `khk_${'W'.repeat(43)}`;
 beforeAll(async () => {
   await slack.start();
   keyhouse = await startKeyhouse({
-    SLACK_BOT_TOKEN: 'xoxb-test',
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    PORT: '0',
-    ORG_OWNERS: 'UOWNER1',
-    DATA_DIR: tempDir(),
-    STORE_NAMESPACE: uniqueNamespace(),
+    ...processSettings(slack),
     LOG_LEVEL: 'debug',
     KEY_RATE_LIMIT_PER_IP: '5',
   });

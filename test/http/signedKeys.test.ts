@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { createKeyhouse } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import type { Actor } from '../../src/domain/model';
-import type { DocumentStore, DocumentWrite } from '../../src/domain/storage';
 import { SIGNING_KEY_DOCUMENT } from '../../src/domain/signingKey';
 import { armorSshsig } from '../../src/domain/keys/sshsig';
 import { tempDir, uniqueNamespace } from '../helpers/env';
 import { FakeSlack } from '../helpers/fakeSlack';
 import { type Harness, OWNER_ID, startHarness } from '../helpers/harness';
+import { RecordingStore } from '../helpers/recordingStore';
 import { seedProjects } from '../helpers/seed';
 import { SIGNING_SECRET, visibleText } from '../helpers/slackUser';
 import { quickEd25519Line } from '../helpers/sshKeygen';
@@ -227,34 +227,6 @@ test('two replicas on one Redis serve one signing key and identical bodies for t
     await harness.stop();
   }
 }, 30_000);
-
-class RecordingStore implements DocumentStore {
-  reads: string[] = [];
-  constructor(private readonly inner: DocumentStore) {}
-  get<T>(key: string) {
-    this.reads.push(key);
-    return this.inner.get<T>(key);
-  }
-  getMany<T>(keys: string[]) {
-    this.reads.push(...keys);
-    return this.inner.getMany<T>(keys);
-  }
-  write(changes: DocumentWrite) {
-    return this.inner.write(changes);
-  }
-  withLock<T>(name: string, fn: () => Promise<T>) {
-    return this.inner.withLock(name, fn);
-  }
-  hit(key: string, windowMs: number) {
-    return this.inner.hit(key, windowMs);
-  }
-  ping() {
-    return this.inner.ping();
-  }
-  close() {
-    return this.inner.close();
-  }
-}
 
 test('a 5,000-key project: a fetch reads only the small token index and key-set head; the signing key is never logged nor sent to Slack', async () => {
   const slack = new FakeSlack();

@@ -1,7 +1,6 @@
 import { FakeSlack } from '../helpers/fakeSlack';
-import { tempDir, uniqueNamespace } from '../helpers/env';
-import { SIGNING_SECRET, SlackUser, visibleText } from '../helpers/slackUser';
-import { launch, startKeyhouse } from '../http/keyhouseProcess';
+import { SlackUser, visibleText } from '../helpers/slackUser';
+import { launch, startKeyhouse, processSettings } from '../helpers/keyhouseProcess';
 
 /**
  * The embedded store belongs to one process. A second Keyhouse started on the same DATA_DIR, even while
@@ -14,13 +13,7 @@ afterAll(() => slack.stop());
 
 test('a second process on the same DATA_DIR refuses to start; after the first dies, a new one takes over', async () => {
   const env = {
-    SLACK_BOT_TOKEN: 'xoxb-test',
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    PORT: '0',
-    ORG_OWNERS: 'UOWNER1',
-    DATA_DIR: tempDir(),
-    STORE_NAMESPACE: uniqueNamespace(),
+    ...processSettings(slack),
   };
   const first = await startKeyhouse(env);
   try {
@@ -55,13 +48,7 @@ test('a second process on the same DATA_DIR refuses to start; after the first di
 
 test('of four processes started at once on one DATA_DIR, exactly one runs', async () => {
   const env = {
-    SLACK_BOT_TOKEN: 'xoxb-test',
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    PORT: '0',
-    ORG_OWNERS: 'UOWNER1',
-    DATA_DIR: tempDir(),
-    STORE_NAMESPACE: uniqueNamespace(),
+    ...processSettings(slack),
   };
   const runs = Array.from({ length: 4 }, () => launch(env));
   try {

@@ -1,7 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/env';
+import { tempDir, uniqueNamespace } from './env';
+import type { FakeSlack } from './fakeSlack';
+import { SIGNING_SECRET } from './slackUser';
+
+/** The settings of a Keyhouse process talking to `slack`, with data of its own. */
+export const processSettings = (slack: FakeSlack): Record<string, string> => ({
+  SLACK_BOT_TOKEN: 'xoxb-test',
+  SLACK_SIGNING_SECRET: SIGNING_SECRET,
+  SLACK_API_URL: slack.apiUrl,
+  PORT: '0',
+  ORG_OWNERS: 'UOWNER1',
+  DATA_DIR: tempDir(),
+  STORE_NAMESPACE: uniqueNamespace(),
+});
 
 /** Keyhouse as `npm start` runs it, in its own process, so a crash shows as an exit. */
 export interface KeyhouseProcess {
