@@ -1,32 +1,13 @@
 import type { KnownBlock } from '@slack/types';
 import { servedSet } from '../../domain/deliveryKeySet';
 import type { CheckIn, DeliveryToken, Project } from '../../domain/model';
+import { cloudInitConfig, installScript } from '../../domain/recipes';
 import { ACTION } from '../ids';
 import { button, code, escapeText, section, user, when } from './format';
 import { fitLines } from './limits';
 import type { Message } from './messages';
 
 /** Key delivery as users see it: tokens, instances' check-ins, and the recipes that connect instances. */
-
-export function cloudInitRecipe(publicUrl: string, projectId: string): string {
-  return [
-    '#cloud-config',
-    'runcmd:',
-    `  - curl -fsS -H "Authorization: Bearer $KEYHOUSE_TOKEN" "${publicUrl}/v1/projects/${projectId}/authorized_keys?instance=$(hostname)" -o /root/.ssh/authorized_keys`,
-  ].join('\n');
-}
-
-export function authorizedKeysCommandRecipe(publicUrl: string, projectId: string): string {
-  return [
-    '# /usr/local/bin/keyhouse-keys (root:root, 0755); the token in /etc/keyhouse/token (root:nobody, 0640)',
-    '#!/bin/sh',
-    `exec curl -fsS --max-time 5 -H "Authorization: Bearer $(cat /etc/keyhouse/token)" \\`,
-    `  "${publicUrl}/v1/projects/${projectId}/authorized_keys?instance=$(hostname)"`,
-    '# /etc/ssh/sshd_config',
-    'AuthorizedKeysCommand /usr/local/bin/keyhouse-keys %u',
-    'AuthorizedKeysCommandUser nobody',
-  ].join('\n');
-}
 
 export function renderTokenCreated(
   project: Project,
@@ -79,11 +60,20 @@ export function renderInstances(
   return [section(`*Instances fetching keys* — ${instances.length}\n${fitLines(lines, 2900)}`)];
 }
 
+/** How to connect an instance: the install script and the same steps for cloud-init, as copied. */
 export function renderRecipes(publicUrl: string, projectId: string): KnownBlock[] {
+  // Inside a code block Slack applies no formatting, but &, < and > are still entities.
+  const block = (text: string) => `\`\`\`${escapeText(text.trimEnd())}\`\`\``;
   return [
     section(
-      `*Connect instances* (token: \`/project token\`)\nAt boot, with cloud-init:\n\`\`\`${cloudInitRecipe(publicUrl, projectId)}\`\`\`\n` +
-        `On every login, with OpenSSH:\n\`\`\`${authorizedKeysCommandRecipe(publicUrl, projectId)}\`\`\``,
+      `*Connect instances* — on each, as root, with \`KEYHOUSE_TOKEN\` set to a token of this project ` +
+        `(${code('/project token')}; keep it in your secret store). It installs the keyhouse-keys agent as sshd's ` +
+        `AuthorizedKeysCommand; the token is readable by root and \`nobody\`'s group only.\n` +
+        block(installScript(publicUrl, projectId)),
+    ),
+    section(
+      `At first boot, with cloud-init (fill in the token when you render the user-data):\n` +
+        block(cloudInitConfig(publicUrl, projectId)),
     ),
   ];
 }
