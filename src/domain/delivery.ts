@@ -364,6 +364,7 @@ export class DeliveryService {
                     etag: served.etag,
                     count: served.count,
                     version: set.version,
+                    serial: set.serial,
                   } satisfies CheckInRecord,
                 },
               ]

@@ -1,6 +1,7 @@
 import { authorize, can } from './access';
 import type { ApprovalService } from './approvals';
 import type { DeliveryService } from './delivery';
+import { type KeySetRollout, keySetRollout, readCheckIns } from './deliveryRollout';
 import { DomainError } from './errors';
 import { isExpired, parseExpiry } from './expiry';
 import { parsePublicKey, type ParsedPublicKey } from './keys/parsePublicKey';
@@ -181,15 +182,21 @@ export class KeyService {
     return owned;
   }
 
+  /**
+   * Removes, disables or enables a key. Once committed, one more read tells which instances have
+   * fetched the set served now (`rollout`); if that read fails, the change stands and it is left out.
+   */
   async change(
     actor: Actor,
     projectReference: string,
     keyReference: string,
     change: KeyChange,
-  ): Promise<{ key: SshKey; project: Project }> {
-    return this.workspaces.mutate(actor.teamId, async (tx) => {
+  ): Promise<KeyChanged> {
+    let serialBefore: number | undefined;
+    const { key, project } = await this.workspaces.mutate(actor.teamId, async (tx) => {
       const project = await tx.project(projectReference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
+      serialBefore = project.keySet?.serial;
       const key = findKey(project, keyReference);
       if (change === 'remove') {
         project.keys = project.keys.filter((k) => k.id !== key.id);
@@ -209,7 +216,22 @@ export class KeyService {
       tx.record({ actor: actor.userId, action, target: `${key.name} (${key.fingerprint})` }, project);
       return { key, project };
     });
+    // The commit wrote the project's key set (and its serial) into `project`.
+    const setChanged = project.keySet?.serial !== serialBefore;
+    const rollout = await readCheckIns(this.workspaces.store, project)
+      .then((checkIns) => keySetRollout(project, checkIns, this.workspaces.now()))
+      .catch(() => undefined);
+    return { key, project, setChanged, ...(rollout ? { rollout } : {}) };
   }
+}
+
+export interface KeyChanged {
+  key: SshKey;
+  project: Project;
+  /** Whether the change altered the set served to instances (a disabled key's removal does not). */
+  setChanged: boolean;
+  /** Which instances have fetched the set served now; absent when it could not be read. */
+  rollout?: KeySetRollout;
 }
 
 export interface OwnedKey {

@@ -67,6 +67,8 @@ export interface CheckIn {
   count: number;
   /** The version of the key set fetched (absent in check-ins before signed key sets). */
   version?: string;
+  /** The serial of the key set fetched (absent in check-ins before it was recorded). */
+  serial?: number;
 }
 
 /** A key-delivery token. Only its SHA-256 is kept; the token itself is shown once. */

@@ -1,5 +1,6 @@
 import { authorize, can, effectiveRole } from './access';
 import { isOfflineLogins, OFFLINE_LOGINS, offlineLoginsOf } from './deliveryKeySet';
+import { readCheckIns } from './deliveryRollout';
 import type { ApprovalService } from './approvals';
 import { DomainError, invalid } from './errors';
 import type { Actor, CheckIn, Organization, Project, ProjectSummary, Role } from './model';
@@ -7,8 +8,6 @@ import { ROLES } from './model';
 import { MAX_APPROVALS, MAX_PROJECTS } from './limits';
 import { nameKey, validateDescription, validateProjectName } from './names';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
-
-export const MAX_INSTANCES_SHOWN = 200;
 
 export interface SettingsChange {
   description?: string;
@@ -25,7 +24,7 @@ export interface ProjectView {
   /** The caller's role on it. */
   role: Role | undefined;
   owners: string[];
-  /** Latest key fetch of each instance, by resource ID (the most recent instances only). */
+  /** Latest key fetch of each instance, by resource ID (the most recent instances only: `instancesRead`). */
   checkIns: Record<string, CheckIn>;
 }
 
@@ -108,16 +107,8 @@ export class ProjectService {
     const context = this.workspaces.context(organization);
     const project = await this.workspaces.project(organization, reference, actor.userId);
     authorize(context, actor.userId, 'project.view', project);
-    // The latest check-ins of the instances a dashboard can show, in one round trip.
-    const instances = project.resources.filter((r) => r.type === 'instance').slice(-MAX_INSTANCES_SHOWN);
-    const records = await this.workspaces.store.getMany<CheckIn>(
-      instances.map((r) => documentKeys.checkIn(project.id, r.id)),
-    );
-    const checkIns: Record<string, CheckIn> = {};
-    instances.forEach((r, i) => {
-      const record = records[i];
-      if (record) checkIns[r.id] = record;
-    });
+    // The latest check-ins of the instances a dashboard counts, in one round trip.
+    const checkIns = await readCheckIns(this.workspaces.store, project);
     return {
       organization,
       project,

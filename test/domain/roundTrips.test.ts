@@ -1,4 +1,5 @@
 import { createDomain, type Domain } from '../../src/domain';
+import { MAX_CHECKINS_READ } from '../../src/domain/deliveryRollout';
 import type { DocumentStore, DocumentWrite } from '../../src/domain/storage';
 import { AUDIT_PAGE_SIZE } from '../../src/domain/workspaces';
 import { createDocumentStore } from '../../src/store/keyvStore';
@@ -104,4 +105,50 @@ test('a change that fills a page of the audit trail costs what any other change 
   for (let i = 0; i < AUDIT_PAGE_SIZE + 5; i += 1) costs.push(await grant(i));
   expect(new Set(costs).size).toBe(1);
   await store.close();
+}, 60_000);
+
+test("the dashboard and a key change read a fleet's check-ins in the same round trips at any fleet size", async () => {
+  const fleet = async (instances: number) => {
+    const { domain, store } = await organizationOf(0, 0);
+    const { project } = await domain.projects.show(owner, 'small');
+    const { serial, version } = project.keySet!;
+    await domain.workspaces.mutate(owner.teamId, async (tx) => {
+      const loaded = await tx.project('small');
+      for (let i = 0; i < instances; i += 1) {
+        loaded.resources.push({
+          id: `i-${i}`,
+          type: 'instance',
+          name: `vm-${i}`,
+          addedBy: 'keyhouse',
+          createdAt: tx.at,
+        });
+      }
+      tx.save(loaded);
+    });
+    // Every instance has fetched the current set, as the key route records it.
+    const at = new Date().toISOString();
+    await store.write({
+      set: Array.from({ length: instances }, (_, i) => ({
+        key: `checkin:${project.id}:i-${i}`,
+        value: { at, etag: '"e"', count: 10, version, serial },
+      })),
+    });
+    const show = await cost(store, () => domain.projects.show(owner, 'small'));
+    let changed: Awaited<ReturnType<Domain['keys']['change']>> | undefined;
+    const disable = await cost(store, async () => {
+      changed = await domain.keys.change(owner, 'small', 'small-0', 'disable');
+    });
+    await store.close();
+    return { costs: { show, disable }, rollout: changed!.rollout! };
+  };
+  const few = await fleet(3);
+  const many = await fleet(2000);
+  expect(many.costs).toEqual(few.costs);
+  expect(few.rollout).toMatchObject({ instances: 3, read: 3, current: [] });
+  expect(few.rollout.behind).toHaveLength(3);
+  // A fleet larger than what one read takes is counted from its newest instances, and says so.
+  expect(many.rollout).toMatchObject({ instances: 2000, read: MAX_CHECKINS_READ, current: [] });
+  expect(many.rollout.behind).toHaveLength(MAX_CHECKINS_READ);
+  expect(many.rollout.behind.map((f) => f.name)).toContain('vm-1999');
+  expect(many.rollout.behind.map((f) => f.name)).not.toContain('vm-0');
 }, 60_000);

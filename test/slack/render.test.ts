@@ -145,7 +145,9 @@ test('a dashboard of 5,000 keys, 5,000 resources and 1,000 members fits one mess
   const text = JSON.stringify(message.blocks);
   expect(text).toContain('5000 keys, 3333 active'); // a third are disabled
   expect(text).toContain('5000 resources');
-  expect(text).toContain('Instances fetching keys* — 1667');
+  // A fleet larger than one read takes is counted from its newest instances, and the dashboard says so.
+  expect(text).toContain('Instances fetching keys* — 1000');
+  expect(text).toContain('Counted from the 1000 most recently registered of 1667 instances');
   expect(text).toMatch(/…and \d+ more/);
   expect(message.blocks!.at(-1)!.type).toBe('actions');
   // User text is escaped: a description cannot forge mentions or links.

@@ -93,8 +93,7 @@ export const sshkeyCommand: CommandHandler = async (domain, { actor, text, chann
         const keyToken = tokens[next] ?? missing('The key (its name, fingerprint or ID)', usage);
         const keyReference =
           tokens.length === next + 1 ? keyToken.value : decodeSlackText(text.slice(keyToken.start)).trim();
-        const { key, project: updated } = await domain.keys.change(actor, reference, keyReference, sub);
-        return reply(renderKeyChanged(key, updated, sub));
+        return reply(renderKeyChanged(await domain.keys.change(actor, reference, keyReference, sub), sub));
       });
     }
     default:

@@ -1,9 +1,14 @@
 import type { KnownBlock } from '@slack/types';
-import { servedSet } from '../../domain/deliveryKeySet';
+import {
+  fetchedCount,
+  type InstanceFetch,
+  type KeySetRollout,
+  keySetRollout,
+} from '../../domain/deliveryRollout';
 import type { CheckIn, DeliveryToken, Project } from '../../domain/model';
 import { cloudInitConfig, installScript } from '../../domain/recipes';
 import { ACTION } from '../ids';
-import { button, code, escapeText, section, user, when } from './format';
+import { button, code, escapeText, plural, section, user, when } from './format';
 import { fitLines } from './limits';
 import type { Message } from './messages';
 
@@ -39,25 +44,96 @@ export function renderTokenLines(tokens: DeliveryToken[]): string {
   );
 }
 
-/** Dashboard blocks: each instance, when it last fetched its keys, and whether it has the current set. */
+/**
+ * Older sets and who holds them, the longest-waiting first and at most `shown` named:
+ * `3 still hold serial 13: *web-1* (last fetch …), …`.
+ */
+function olderSets(behind: InstanceFetch[], shown = 10): string {
+  const groups = new Map<number | undefined, InstanceFetch[]>();
+  for (const fetch of behind) groups.set(fetch.serial, [...(groups.get(fetch.serial) ?? []), fetch]);
+  let left = shown;
+  const parts = [...groups.entries()]
+    .sort(([a], [b]) => (b ?? -1) - (a ?? -1))
+    .map(([serial, items]) => {
+      const names = items
+        .slice(0, Math.max(0, left))
+        .map((f) => `*${escapeText(f.name)}* (last fetch ${when(f.at)})`);
+      left -= names.length;
+      const more = items.length - names.length;
+      const listed = [...names, ...(more > 0 ? [`…and ${more} more`] : [])].join(', ');
+      const set = serial !== undefined ? `serial ${serial}` : 'an older set';
+      return groups.size === 1 ? `${set}: ${listed}` : `${set} (${items.length}): ${listed}`;
+    });
+  const verb = behind.length === 1 ? 'holds' : 'hold';
+  return groups.size === 1
+    ? `${behind.length} still ${verb} ${parts[0]}`
+    : `${behind.length} still ${verb} older sets — ${parts.join('; ')}`;
+}
+
+const ofInstances = (count: number, fetched: number): string =>
+  `${count} of ${plural(fetched, 'instance')} ${fetched === 1 ? 'has' : 'have'}`;
+
+/** When not every instance was read, which were: a large fleet is counted from its newest instances. */
+const countedFrom = (rollout: KeySetRollout): string =>
+  rollout.read < rollout.instances
+    ? ` Counted from the ${rollout.read} most recently registered of ${rollout.instances} instances; the others are not read.`
+    : '';
+
+/** `2 of 5 instances have the current keys (serial 14); 3 still hold serial 13: …`. */
+export function rolloutSummary(rollout: KeySetRollout): string {
+  const fetched = fetchedCount(rollout);
+  const current = `${ofInstances(rollout.current.length, fetched)} the current keys (serial ${rollout.serial})`;
+  return (
+    (rollout.behind.length ? `${current}; ${olderSets(rollout.behind)}.` : `${current}.`) +
+    countedFrom(rollout)
+  );
+}
+
+/**
+ * What a key change means for the instances: how many have fetched the new set, and which still hold an
+ * older one. Empty when no instance fetches keys (or the check-ins could not be read).
+ */
+export function rolloutAfterChange(rollout: KeySetRollout | undefined, setChanged: boolean): string {
+  if (!rollout || fetchedCount(rollout) === 0) return '';
+  if (!setChanged) return `The served keys did not change. ${rolloutSummary(rollout)}`;
+  const fetched = ofInstances(rollout.current.length, fetchedCount(rollout));
+  const newSet = `the new set (serial ${rollout.serial})`;
+  return (
+    (rollout.behind.length
+      ? `${fetched} fetched ${newSet} yet; ${olderSets(rollout.behind)}. ` +
+        'Instances pick it up at their next SSH login or fetch.'
+      : `${fetched} fetched ${newSet}.`) + countedFrom(rollout)
+  );
+}
+
+/**
+ * Dashboard blocks: which instances have the current key set and which still hold an older one (since
+ * their last fetch), then each instance, when it last fetched its keys and which set.
+ */
 export function renderInstances(
   project: Project,
   checkIns: Record<string, CheckIn>,
   now: Date,
 ): KnownBlock[] {
-  const instances = project.resources.filter((r) => r.type === 'instance' && checkIns[r.id]);
-  if (instances.length === 0) return [];
-  const current = servedSet(project, now).version;
-  const seen = (id: string) => checkIns[id]?.at ?? '';
-  const lines = instances
-    .sort((a, b) => seen(b.id).localeCompare(seen(a.id)))
-    .map((r) => {
-      const fresh = checkIns[r.id]?.version === current;
-      return `• *${escapeText(r.name)}*${r.zone ? ` · ${r.zone}` : ''} — seen ${when(seen(r.id))} · ${
-        fresh ? ':white_check_mark: current keys' : ':warning: older key set, updates at its next fetch'
-      } (${checkIns[r.id]?.count ?? 0})`;
+  const rollout = keySetRollout(project, checkIns, now);
+  const fetched = fetchedCount(rollout);
+  if (fetched === 0) return [];
+  const summary = `${rollout.behind.length ? ':warning:' : ':white_check_mark:'} ${rolloutSummary(rollout)}`;
+  const lines = [
+    ...rollout.current.map((f) => ({ f, fresh: true })),
+    ...rollout.behind.map((f) => ({ f, fresh: false })),
+  ]
+    .sort((a, b) => b.f.at.localeCompare(a.f.at))
+    .map(({ f, fresh }) => {
+      const serial = f.serial !== undefined ? ` · serial ${f.serial}` : '';
+      return `• *${escapeText(f.name)}*${f.zone ? ` · ${f.zone}` : ''} — seen ${when(f.at)} · ${
+        fresh
+          ? `:white_check_mark: current keys (${f.count})${serial}`
+          : `:warning: older key set (${f.count})${serial}, updates at its next fetch`
+      }`;
     });
-  return [section(`*Instances fetching keys* — ${instances.length}\n${fitLines(lines, 2900)}`)];
+  const head = `*Instances fetching keys* — ${fetched}\n${summary}\n`;
+  return [section(head + fitLines(lines, 2900 - head.length))];
 }
 
 /** How to connect an instance: the install script and the same steps for cloud-init, as copied. */

@@ -3,7 +3,9 @@ import type { Project, ProjectSummary, SshKey } from '../../domain/model';
 import { AUDIT_PAGE_SHOWN, type AuditView } from '../../domain/organizations';
 import { quoteName } from '../../domain/projects';
 import { offlineLoginsOf } from '../../domain/deliveryKeySet';
+import type { KeyChanged } from '../../domain/keys';
 import { activityLine, keyLine } from './dashboard';
+import { rolloutAfterChange } from './delivery';
 import type { OrganizationOverview } from '../../domain/organizations';
 import { code, context, escapeText, header, mrkdwnFromDomain, plural, section, user, when } from './format';
 import { fitBlocks, LIMITS, packLines } from './limits';
@@ -167,14 +169,16 @@ export function renderKeyAdded(key: SshKey, project: Project): Message {
   return { text: `Added key ${key.name} (${key.fingerprint}) to ${project.name}`, blocks: [section(text)] };
 }
 
+/** A key removed, disabled or enabled, and how far the set served now has reached the instances. */
 export function renderKeyChanged(
-  key: SshKey,
-  project: Project,
+  { key, project, setChanged, rollout }: KeyChanged,
   change: 'remove' | 'disable' | 'enable',
 ): Message {
   const verb = { remove: 'Removed', disable: 'Disabled', enable: 'Enabled' }[change];
+  const instances = rolloutAfterChange(rollout, setChanged);
   return plain(
-    `${verb} key *${escapeText(key.name)}* (${code(key.fingerprint)}) in *${escapeText(project.name)}*.`,
+    `${verb} key *${escapeText(key.name)}* (${code(key.fingerprint)}) in *${escapeText(project.name)}*.` +
+      (instances ? ` ${instances}` : ''),
   );
 }
 
