@@ -162,8 +162,8 @@ test('with Keyhouse out of reach, the cached set still lets people in while its 
 
 test('a cache file edited on disk is not served', async () => {
   expect(await sshd.login(alice)).toBe(true);
-  const cached = join(cacheDir, `${projectId}.keys`);
-  writeFileSync(cached, `${readFileSync(cached, 'utf8')}${mallory.publicLine}`);
+  const cached = join(cacheDir, `${projectId}.set`);
+  writeFileSync(cached, `${readFileSync(cached, 'utf8')}${mallory.publicLine}`); // a key slipped into the body
   network = 'down';
   expect(await sshd.login(mallory)).toBe(false);
   expect(await sshd.login(alice)).toBe(false); // nothing that does not check out is served
@@ -209,6 +209,42 @@ test('answers changed on the way are refused: tampered, signed by another key, r
   expect(await sshd.login(mallory)).toBe(false);
   // Through all of it, the genuine cached set kept working.
   expect(await sshd.login(alice)).toBe(true);
+});
+
+test('answers that carry no signature never extend the cache: a 401 keeps the offline window, a 304 cannot renew it', async () => {
+  expect(await sshd.login(alice)).toBe(true); // a 24h set is cached
+  network = (real) => ({
+    status: 401,
+    body: 'unauthorized\n',
+    signature: real.signature === undefined ? '' : '',
+  });
+  expect(await sshd.login(alice)).toBe(true); // offline rules: still within the window
+  await harness.user(OWNER_ID).command('/project', 'set fleet offline-logins strict');
+  network = 'up';
+  expect(await sshd.login(alice)).toBe(true); // a strict set is cached: it may be used only as fetched
+  network = () => ({ status: 304, body: '' });
+  expect(await sshd.login(alice)).toBe(false); // "unchanged" from anyone on the path is not fresh
+  await harness.user(OWNER_ID).command('/project', 'set fleet offline-logins 24h');
+});
+
+test('an older issue of the same set, or an oversized answer, does not replace the cache', async () => {
+  const token = readFileSync(join(dir, 'token'), 'utf8').trim();
+  const cached = join(cacheDir, `${projectId}.set`);
+  const older = await fetchSet(projectId, token);
+  await new Promise((resolve) => setTimeout(resolve, 1100)); // the next issue has a later time
+  await harness.user(OWNER_ID).command('/project', 'set fleet offline-logins 7d');
+  expect(await sshd.login(alice)).toBe(true);
+  const current = readFileSync(cached, 'utf8');
+  expect(current).toMatch(/offline-until=/);
+  network = () => older; // same serial, issued earlier: a replay
+  expect(await sshd.login(alice)).toBe(true); // served from the cache
+  expect(readFileSync(cached, 'utf8')).toBe(current);
+  network = (real) => ({ ...real, body: real.body + '#'.repeat(12 * 1024 * 1024) });
+  const started = Date.now();
+  expect(await sshd.login(alice)).toBe(true); // refused by size, served from the cache
+  expect(Date.now() - started).toBeLessThan(8000);
+  expect(readFileSync(cached, 'utf8')).toBe(current);
+  await harness.user(OWNER_ID).command('/project', 'set fleet offline-logins 24h');
 });
 
 test('under offline-logins strict, nobody logs in while Keyhouse is out of reach', async () => {
