@@ -94,10 +94,10 @@ test('a refusal names a project’s admins only to someone who may see it', asyn
   });
   if (outcome.kind !== 'requested') throw new Error('expected a request');
   for (const attempt of [
-    domain.approvals.prepareDecision(alice, outcome.request.id),
-    domain.approvals.decide(alice, outcome.request.id, 'approve'),
+    () => domain.approvals.prepareDecision(alice, outcome.request.id),
+    () => domain.approvals.decide(alice, outcome.request.id, 'approve'),
   ]) {
-    const refused = await refusal(attempt);
+    const refused = await refusal(attempt());
     expect(refused.message).toMatch(
       /needs a role on that project, and you have none. Organization owners can give you one: <@UOWNER1>/,
     );

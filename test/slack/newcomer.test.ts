@@ -101,7 +101,8 @@ describe('activity reads as words', () => {
     await click('UBOB', 'request_approve', requestId);
 
     const dashboard = await harness.user(OWNER_ID).command('/project', 'show web');
-    const recent = visibleText(dashboard.body).split('*Recent activity*')[1]!;
+    // The activity section, up to the install recipe that follows it.
+    const recent = visibleText(dashboard.body).split('*Recent activity*')[1]!.split('```')[0]!;
     expect(recent).toMatch(/<@UBOB> approved a key request: alice@laptop \(SHA256:\S+\) for <@UALICE>/);
     expect(recent).toContain('<@UOWNER1> changed the settings _(approvals channel, approvals required: 2)_');
     expect(recent).toContain('<@UOWNER1> gave <@UBOB> the admin role');
