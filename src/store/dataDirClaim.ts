@@ -2,6 +2,7 @@ import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { LocalLocks, type LockOptions } from './locks';
+import { RowCache } from './rowCache';
 
 /**
  * The embedded store belongs to one process: its locks live in that process's memory, so a second
@@ -16,6 +17,7 @@ export class DataDirInUse extends Error {}
 interface Claim {
   users: number;
   locks: LocalLocks;
+  rows: RowCache;
   /** The OS-level lock, taken once by `open`. */
   held?: Promise<sqlite3.Database>;
 }
@@ -63,11 +65,11 @@ async function lockDirectory(dir: string): Promise<sqlite3.Database> {
 export function claimDataDir(
   dir: string,
   lock: LockOptions,
-): { locks: LocalLocks; open: () => Promise<void>; release: () => Promise<void> } {
+): { locks: LocalLocks; rows: RowCache; open: () => Promise<void>; release: () => Promise<void> } {
   const key = realpathSync(dir);
   let claim = claims.get(key);
   if (!claim) {
-    claim = { users: 0, locks: new LocalLocks(lock) };
+    claim = { users: 0, locks: new LocalLocks(lock), rows: new RowCache() };
     claims.set(key, claim);
   }
   claim.users += 1;
@@ -75,6 +77,7 @@ export function claimDataDir(
   let released = false;
   return {
     locks: shared.locks,
+    rows: shared.rows,
     open: async () => {
       shared.held ??= lockDirectory(key).catch((error: unknown) => {
         shared.held = undefined;

@@ -132,6 +132,39 @@ function sqliteBackend(
     uri: `sqlite://${join(resolve(dataDir), 'keyhouse.sqlite')}`,
     busyTimeout: 5000,
   });
+  // Reads go through the rows this process already knows (see RowCache).
+  const rows = claim.rows;
+  const adapter = sqlite as unknown as {
+    get(key: string): Promise<unknown>;
+    getMany(keys: string[]): Promise<unknown[]>;
+    delete(key: string): Promise<boolean>;
+  };
+  const readRow = adapter.get.bind(sqlite);
+  const readRows = adapter.getMany.bind(sqlite);
+  const deleteRow = adapter.delete.bind(sqlite);
+  adapter.get = async (key: string) => {
+    if (rows.has(key)) return rows.get(key);
+    const mark = rows.mark();
+    const value = (await readRow(key)) as string | undefined;
+    rows.remember(key, value, mark);
+    return value;
+  };
+  adapter.getMany = async (keys: string[]) => {
+    const missing = keys.filter((key) => !rows.has(key));
+    if (missing.length > 0) {
+      const mark = rows.mark();
+      const values = (await readRows(missing)) as (string | undefined)[];
+      missing.forEach((key, i) => rows.remember(key, values[i], mark));
+      const found = new Map(missing.map((key, i) => [key, values[i]]));
+      return keys.map((key) => (found.has(key) ? found.get(key) : rows.get(key)));
+    }
+    return keys.map((key) => rows.get(key));
+  };
+  // Keyv deletes a row it finds expired.
+  adapter.delete = async (key: string) => {
+    rows.forget([key]);
+    return deleteRow(key);
+  };
   const keyv = new Keyv({ store: sqlite, namespace, throwOnErrors: true });
   keyv.on('error', () => undefined); // surfaced by throwOnErrors instead
   const locks = claim.locks;
@@ -145,24 +178,32 @@ function sqliteBackend(
     // all); deletes follow, and callers order them so that a failure in between leaves nothing dangling.
     write: async (changes) => {
       const sets = changes.set ?? [];
-      if (sets.length > 0) {
-        const parameters: string[] = [];
-        for (const { key, value, ttlMs } of sets) {
-          const expires = ttlMs ? Date.now() + ttlMs : undefined;
-          parameters.push(keyvKey(namespace, key), String(await keyv.serializeData({ value, expires })));
-        }
-        await sqlite.query(
-          `INSERT INTO ${sqlite.opts.table} (key, value) VALUES ${sets.map(() => '(?, ?)').join(', ')} ` +
-            'ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-          ...parameters,
-        );
+      const parameters: string[] = [];
+      for (const { key, value, ttlMs } of sets) {
+        const expires = ttlMs ? Date.now() + ttlMs : undefined;
+        parameters.push(keyvKey(namespace, key), String(await keyv.serializeData({ value, expires })));
       }
       const deletes = (changes.delete ?? []).map((key) => keyvKey(namespace, key));
-      if (deletes.length > 0) {
-        await sqlite.query(
-          `DELETE FROM ${sqlite.opts.table} WHERE key IN (SELECT value FROM json_each(?))`,
-          JSON.stringify(deletes),
-        );
+      const touched = [...sets.map(({ key }) => keyvKey(namespace, key)), ...deletes];
+      try {
+        if (sets.length > 0) {
+          await sqlite.query(
+            `INSERT INTO ${sqlite.opts.table} (key, value) VALUES ${sets.map(() => '(?, ?)').join(', ')} ` +
+              'ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+            ...parameters,
+          );
+          for (let i = 0; i < parameters.length; i += 2) rows.written(parameters[i]!, parameters[i + 1]);
+        }
+        if (deletes.length > 0) {
+          await sqlite.query(
+            `DELETE FROM ${sqlite.opts.table} WHERE key IN (SELECT value FROM json_each(?))`,
+            JSON.stringify(deletes),
+          );
+          for (const key of deletes) rows.written(key, undefined);
+        }
+      } catch (error) {
+        rows.forget(touched);
+        throw error;
       }
     },
     withLock: (name, fn) => locks.withLock(name, fn),
