@@ -52,7 +52,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
+// Anything that ends main() ends start-up: it is said in one line, like a bad setting.
 main().catch((error: unknown) => {
-  console.error(`Keyhouse stopped: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`Keyhouse cannot start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

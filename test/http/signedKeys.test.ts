@@ -1,6 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createKeyhouse } from '../../src/app';
 import { loadConfig } from '../../src/config';
@@ -20,7 +19,7 @@ import { quickEd25519Line } from '../helpers/sshKeygen';
  * `ssh-keygen -Y verify`), the serial, the offline window, replicas, and what a fetch reads.
  */
 const owner: Actor = { teamId: 'T0001', userId: OWNER_ID };
-const dir = mkdtempSync(join(tmpdir(), 'keyhouse-sig-'));
+const dir = tempDir(); // removed when the test process ends
 let files = 0;
 
 const HEADER =
