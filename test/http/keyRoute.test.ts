@@ -4,11 +4,10 @@ import { tokenIndexKey } from '../../src/domain/delivery';
 import { keySetKeys } from '../../src/domain/deliveryKeySet';
 import { MAX_RESOURCES_PER_PROJECT } from '../../src/domain/limits';
 import { documentKeys } from '../../src/domain/workspaces';
-import { tempDir, uniqueNamespace } from '../helpers/env';
 import { FakeSlack } from '../helpers/fakeSlack';
+import { processSettings } from '../helpers/keyhouseProcess';
 import { OWNER_ID, startHarness } from '../helpers/harness';
 import { RecordingStore } from '../helpers/recordingStore';
-import { SIGNING_SECRET } from '../helpers/slackUser';
 
 /**
  * The key route authenticates before it reads, and its budgets hold: proven on the real app over real
@@ -31,13 +30,7 @@ async function start(env: Record<string, string> = {}): Promise<Running> {
   let store: RecordingStore | undefined;
   const keyhouse = createKeyhouse(
     loadConfig({
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: slack.apiUrl,
-      PORT: '0',
-      DATA_DIR: tempDir(),
-      STORE_NAMESPACE: uniqueNamespace(),
-      ORG_OWNERS: OWNER_ID,
+      ...processSettings(slack),
       LOG_LEVEL: 'error',
       ...env,
     }),

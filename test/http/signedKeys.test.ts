@@ -6,12 +6,13 @@ import { loadConfig } from '../../src/config';
 import type { Actor } from '../../src/domain/model';
 import { SIGNING_KEY_DOCUMENT } from '../../src/domain/signingKey';
 import { armorSshsig } from '../../src/domain/keys/sshsig';
-import { tempDir, uniqueNamespace } from '../helpers/env';
+import { tempDir } from '../helpers/env';
 import { FakeSlack } from '../helpers/fakeSlack';
+import { processSettings } from '../helpers/keyhouseProcess';
 import { type Harness, OWNER_ID, startHarness } from '../helpers/harness';
 import { RecordingStore } from '../helpers/recordingStore';
 import { seedProjects } from '../helpers/seed';
-import { SIGNING_SECRET, visibleText } from '../helpers/slackUser';
+import { visibleText } from '../helpers/slackUser';
 import { quickEd25519Line } from '../helpers/sshKeygen';
 
 /**
@@ -239,13 +240,7 @@ test('a 5,000-key project: a fetch reads only the small token index and key-set 
   }) as typeof process.stderr.write;
   const keyhouse = createKeyhouse(
     loadConfig({
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: slack.apiUrl,
-      PORT: '0',
-      DATA_DIR: tempDir(),
-      STORE_NAMESPACE: uniqueNamespace(),
-      ORG_OWNERS: OWNER_ID,
+      ...processSettings(slack),
       LOG_LEVEL: 'debug',
     }),
     { wrapStore: (inner) => (store = new RecordingStore(inner)) },

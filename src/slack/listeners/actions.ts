@@ -16,7 +16,7 @@ import {
 } from '../render/messages';
 import { decodeHomePage, decodeListPage, type ListPage } from '../paging';
 import { invalid } from '../../domain/errors';
-import { actorOf, errorMessage } from './common';
+import { actorOf, errorMessage, respondWithError } from './common';
 import { publishHome } from './home';
 
 /** The page a list button asks for; a page past a list that has shrunk shows its last page. */
@@ -79,11 +79,7 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
           renderDashboard(view, domain.workspaces.now(), publicUrl),
         );
       } catch (error) {
-        await respond({
-          response_type: 'ephemeral',
-          replace_original: false,
-          ...errorMessage(error, logger),
-        });
+        await respondWithError(respond, error, logger);
       }
     },
   );
@@ -100,12 +96,7 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
         });
       } catch (error) {
         if (body.container.type === 'view') logger.error(errorMessage(error, logger).text);
-        else
-          await respond({
-            response_type: 'ephemeral',
-            replace_original: false,
-            ...errorMessage(error, logger),
-          });
+        else await respondWithError(respond, error, logger);
       }
     },
   );
@@ -134,11 +125,7 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
         const message = await listPage(domain, actorOf(body), state);
         await replaceMessage(body, respond, client, message);
       } catch (error) {
-        await respond({
-          response_type: 'ephemeral',
-          replace_original: false,
-          ...errorMessage(error, logger),
-        });
+        await respondWithError(respond, error, logger);
       }
     },
   );

@@ -1,4 +1,12 @@
-import type { AnyMiddlewareArgs, App, BlockAction, Logger, Middleware, ViewOutput } from '@slack/bolt';
+import type {
+  AnyMiddlewareArgs,
+  App,
+  BlockAction,
+  Logger,
+  Middleware,
+  RespondFn,
+  ViewOutput,
+} from '@slack/bolt';
 import type { Actor } from '../../domain/model';
 import { type DomainError, isDomainError } from '../../domain/errors';
 import { containsPrivateKeyMaterial, PRIVATE_KEY_MESSAGE } from '../../domain/keys/privateKey';
@@ -8,6 +16,10 @@ import { type Message, renderError } from '../render/messages';
 
 const UNEXPECTED =
   'Something went wrong on our side. Try again; if it keeps failing, tell whoever runs Keyhouse.';
+
+/** A button's failure, told only to whoever clicked it, below the message they clicked in. */
+export const respondWithError = (respond: RespondFn, error: unknown, logger: Logger): Promise<unknown> =>
+  respond({ response_type: 'ephemeral', replace_original: false, ...errorMessage(error, logger) });
 
 /** What the user sees for a failure. Unexpected errors are logged without any user input. */
 export function errorMessage(error: unknown, logger: Logger): Message {

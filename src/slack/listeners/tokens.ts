@@ -2,7 +2,7 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { Domain } from '../../domain';
 import { ACTION } from '../ids';
 import { decodeRevokeAllValue, renderTokensRevoked } from '../render/delivery';
-import { actorOf, errorMessage } from './common';
+import { actorOf, respondWithError } from './common';
 
 /**
  * The confirmation of `/project token <project> revoke --all`. The click is checked again (the
@@ -24,11 +24,7 @@ export function registerTokens(app: App, domain: Domain): void {
         // The first click replaces the question with its outcome; a repeated one adds a note.
         await respond({ replace_original: revoked.length > 0, ...renderTokensRevoked(project, revoked) });
       } catch (error) {
-        await respond({
-          response_type: 'ephemeral',
-          replace_original: false,
-          ...errorMessage(error, logger),
-        });
+        await respondWithError(respond, error, logger);
       }
     },
   );
