@@ -46,6 +46,19 @@ export interface SshKey {
   createdAt: string;
   disabled: boolean;
   expiresAt?: string;
+  /** How the key came: absent for a key added directly; `request` once approved; `breakglass` by on-call. */
+  origin?: 'breakglass' | 'request';
+  /** Set on break-glass keys: why, and the one review (Keep or Revoke) by an approver. */
+  breakGlass?: BreakGlassInfo;
+}
+
+/** A break-glass key's reason and review. Present exactly when `origin` is `breakglass`. */
+export interface BreakGlassInfo {
+  reason: string;
+  /** Who reviewed it, when, and what they decided. Absent until reviewed. */
+  reviewedBy?: string;
+  reviewedAt?: string;
+  review?: 'kept' | 'revoked';
 }
 
 export interface Resource {
