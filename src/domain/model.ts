@@ -198,11 +198,30 @@ export interface KeyRequest {
   keyId?: string;
   /** Where its cards were posted, to update them in place. */
   cards: { channel: string; ts: string }[];
+  /** Reminders claimed so far (absent: none); each is posted once, by whoever claimed it. */
+  remindersSent?: number;
+  /** Set when the request asks for more time on a key already in the project. */
+  extension?: KeyExtension;
+  /** Why a `withdrawn` request was closed; absent: no requester may still request keys. */
+  closeReason?: 'cancelled' | 'key_removed';
+}
+
+/** More time asked for a temporary key: approved, the key's expiry moves by `forMs`. */
+export interface KeyExtension {
+  keyId: string;
+  /** As chosen: `1h`, `8h`, `3d`. */
+  for: string;
+  forMs: number;
+  /** The key's expiry when the extension was asked for. */
+  previousExpiresAt: string;
+  /** The key is a break-glass key: its owner stands as requester whatever their role. */
+  breakGlass?: boolean;
 }
 
 /** Every pending request of the deployment, with its deadline, so expiry needs one read. */
 export interface PendingIndex {
-  requests: { id: string; teamId: string; expiresAt: string }[];
+  /** `remindAt`: when its next reminder is due (absent in entries written before reminders). */
+  requests: { id: string; teamId: string; expiresAt: string; remindAt?: string }[];
 }
 
 /**
