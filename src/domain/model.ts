@@ -10,6 +10,8 @@ export interface OrganizationSettings {
   defaultRole: 'viewer' | 'none';
   /** Who may create projects. */
   projectCreators: 'owners' | 'everyone';
+  /** The Slack user group whose members may add break-glass keys (absent: nobody may). */
+  oncallGroup?: { id: string; handle?: string };
 }
 
 /** The organization's index entry for one of its projects, kept in step with the project document. */
@@ -58,7 +60,7 @@ export interface BreakGlassInfo {
   /** Who reviewed it, when, and what they decided. Absent until reviewed. */
   reviewedBy?: string;
   reviewedAt?: string;
-  review?: 'kept' | 'revoked';
+  review?: 'kept' | 'revoked' | 'unreviewed';
 }
 
 export interface Resource {
@@ -124,6 +126,12 @@ export interface ProjectSettings {
   approvalsRequired: number;
   /** How long an instance may keep using a fetched key set when Keyhouse cannot be reached (default 24h). */
   offlineLogins?: OfflineLogins;
+  /** Whether on-call engineers may add break-glass keys (default off). */
+  breakGlass?: 'on' | 'off';
+  /** The longest a break-glass key lasts (default 4h). */
+  breakGlassMax?: '1h' | '4h' | '8h';
+  /** Keys added by people who are not project admins expire within it (default none). */
+  maxKeyLifetime?: '8h' | '3d' | '30d' | 'none';
 }
 
 export type OfflineLogins = 'strict' | '1h' | '24h' | '7d';
@@ -198,6 +206,8 @@ export interface KeyRequest {
   keyId?: string;
   /** Where its cards were posted, to update them in place. */
   cards: { channel: string; ts: string }[];
+  /** Asked without an expiry under a max-key-lifetime: the key expires this long after approval. */
+  keyLifetime?: '8h' | '3d' | '30d';
   /** Reminders claimed so far (absent: none); each is posted once, by whoever claimed it. */
   remindersSent?: number;
   /** Set when the request asks for more time on a key already in the project. */
