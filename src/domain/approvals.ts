@@ -2,6 +2,7 @@ import { authorize, can, ownersOf } from './access';
 import type { DeliveryService } from './delivery';
 import { DomainError } from './errors';
 import { refusePrivateKey } from './keys/privateKey';
+import { expiryAtApproval, keyLifetimeLimit } from './keyPolicy';
 import { assertKeyRoom, MAX_PENDING_REQUESTS_PER_REQUESTER } from './limits';
 import type { Actor, KeyRequest, PendingIndex, Project, SshKey } from './model';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
@@ -288,6 +289,8 @@ export class ApprovalService {
       createdAt: tx.at,
       expiresAt: new Date(Date.parse(tx.at) + this.ttlMs).toISOString(),
       required: project.settings.approvalsRequired,
+      // Asked without an expiry under a key lifetime: the key gets it, counted from approval.
+      ...(!key.expiresAt && keyLifetimeLimit(project) ? { keyLifetime: keyLifetimeLimit(project) } : {}),
       approvals: [],
       status: 'pending',
       cards: [],
@@ -492,13 +495,18 @@ export class ApprovalService {
       const taken = new Set(project.keys.map((k) => k.name.toLowerCase()));
       let name = request.key.name;
       for (let n = 2; taken.has(name.toLowerCase()); n += 1) name = `${request.key.name.slice(0, 60)}-${n}`;
-      const key = {
-        ...request.key,
+      const { expiresAt: asked, ...fields } = request.key;
+      // The project's key lifetime, counted from now: a key asked for without an expiry gets it.
+      const expiresAt = expiryAtApproval(project, asked, request.keyLifetime, tx.at);
+      const key: SshKey = {
+        ...fields,
+        ...(expiresAt ? { expiresAt } : {}),
         name,
         id: this.workspaces.newId(),
         addedBy: requester,
         createdAt: tx.at,
         disabled: false,
+        origin: 'request',
       };
       project.keys.push(key);
       (await tx.userKeys(requester)).keys.push({ projectId: project.id, keyId: key.id });

@@ -1,4 +1,5 @@
 import { ApprovalService } from './approvals';
+import { type BreakGlassOptions, BreakGlassService } from './breakGlass';
 import { DeliveryService } from './delivery';
 import { KeyService } from './keys';
 import { OrganizationService } from './organizations';
@@ -16,24 +17,28 @@ export interface Domain {
   keys: KeyService;
   resources: ResourceService;
   approvals: ApprovalService;
+  /** On-call keys added at once and reviewed afterwards. */
+  breakGlass: BreakGlassService;
   delivery: DeliveryService;
   /** The deployment's key-set signing key (public half and signatures only). */
   signingKey: DeploymentSigningKey;
 }
 
-export function createDomain(store: DocumentStore, options: WorkspaceOptions): Domain {
+export function createDomain(store: DocumentStore, options: WorkspaceOptions & BreakGlassOptions): Domain {
   const workspaces = new Workspaces(store, options);
   const signingKey = new DeploymentSigningKey(store, workspaces.now);
   const delivery = new DeliveryService(workspaces, signingKey);
   const approvals = new ApprovalService(workspaces, delivery);
+  const keys = new KeyService(workspaces, approvals, delivery);
   return {
     approvals,
+    breakGlass: new BreakGlassService(workspaces, keys, delivery, options.onCallMembers),
     delivery,
     workspaces,
     signingKey,
     organizations: new OrganizationService(workspaces, signingKey),
     projects: new ProjectService(workspaces, approvals),
-    keys: new KeyService(workspaces, approvals, delivery),
+    keys,
     resources: new ResourceService(workspaces),
   };
 }

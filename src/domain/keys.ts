@@ -7,6 +7,7 @@ import { isExpired, parseExpiry } from './expiry';
 import { parsePublicKey, type ParsedPublicKey } from './keys/parsePublicKey';
 import { refusePrivateKey } from './keys/privateKey';
 import { assertKeyRoom } from './limits';
+import { assertKeyLifetime } from './keyPolicy';
 import type { Actor, KeyRequest, Project, SshKey, UserKeyIndex } from './model';
 import { KEY_NAME_MAX, nameKey, notFound, validateKeyName } from './names';
 import { quoteName } from './projects';
@@ -37,7 +38,7 @@ export type AddKeyOutcome =
 const fingerprintTail = (fingerprint: string): string => fingerprint.replace(/^SHA256:/, '');
 
 /** A name for a key that was given none: its comment, else `<type>-<8 chars of fingerprint>`. */
-function defaultKeyName(parsed: ParsedPublicKey): string {
+export function defaultKeyName(parsed: ParsedPublicKey): string {
   const fromComment = parsed.comment
     // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u001f\u007f<>`*]/g, '')
@@ -48,7 +49,7 @@ function defaultKeyName(parsed: ParsedPublicKey): string {
 }
 
 /** `name`, or `name-2`, `name-3`… when a default name is taken. */
-function freeName(project: Project, wanted: string): string {
+export function freeName(project: Project, wanted: string): string {
   const taken = new Set(project.keys.map((k) => nameKey(k.name)));
   if (!taken.has(nameKey(wanted))) return wanted;
   for (let n = 2; ; n += 1) {
@@ -81,6 +82,8 @@ export class KeyService {
       const project = await tx.project(projectReference, actor.userId);
       const direct = can(tx.context, actor.userId, 'key.add', project);
       if (!direct) authorize(tx.context, actor.userId, 'key.request', project);
+      // Not an admin: the key must expire within the project's key lifetime (given it on approval).
+      if (!direct) assertKeyLifetime(project, candidate.expiresAt, new Date(tx.at));
       const { parsed } = candidate;
       const existing = project.keys.find((k) => k.fingerprint === parsed.fingerprint);
       if (existing) {

@@ -6,6 +6,17 @@ import { DomainError, invalid } from './errors';
 import type { Actor, CheckIn, Organization, Project, ProjectSummary, Role } from './model';
 import { ROLES } from './model';
 import { MAX_APPROVALS, MAX_PROJECTS } from './limits';
+import {
+  BREAK_GLASS_MAXIMA,
+  BREAK_GLASS_SWITCH,
+  breakGlassMaxOf,
+  breakGlassOf,
+  isBreakGlassMax,
+  isBreakGlassSwitch,
+  isMaxKeyLifetime,
+  MAX_KEY_LIFETIMES,
+  maxKeyLifetimeOf,
+} from './keyPolicy';
 import { nameKey, validateDescription, validateProjectName } from './names';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
 
@@ -16,6 +27,26 @@ export interface SettingsChange {
   approvalsRequired?: number;
   /** `strict`, `1h`, `24h` or `7d`: how long instances may log people in from a cached key set. */
   offlineLogins?: string;
+  /** `on` or `off`: whether on-call engineers may add break-glass keys. */
+  breakGlass?: string;
+  /** `1h`, `4h` or `8h`: the longest a break-glass key lasts. */
+  breakGlassMax?: string;
+  /** `8h`, `3d`, `30d` or `none`: how long keys added by non-admins may last. */
+  maxKeyLifetime?: string;
+}
+
+/** A setting's value, trimmed and lower-cased, or a refusal that lists the values it takes. */
+function settingValue<T extends string>(
+  raw: string | undefined,
+  is: (text: string) => text is T,
+  values: readonly string[],
+  label: string,
+  field: string,
+): T | undefined {
+  const value = raw?.trim().toLowerCase();
+  if (value === undefined) return undefined;
+  if (!is(value)) throw invalid(`${label} is one of ${values.map((v) => `\`${v}\``).join(', ')}.`, field);
+  return value;
 }
 
 export interface ProjectView {
@@ -217,6 +248,27 @@ export class ProjectService {
         'offline_logins',
       );
     }
+    const breakGlass = settingValue(
+      changes.breakGlass,
+      isBreakGlassSwitch,
+      BREAK_GLASS_SWITCH,
+      'Break-glass',
+      'break_glass',
+    );
+    const breakGlassMax = settingValue(
+      changes.breakGlassMax,
+      isBreakGlassMax,
+      BREAK_GLASS_MAXIMA,
+      'Break-glass max',
+      'break_glass_max',
+    );
+    const maxKeyLifetime = settingValue(
+      changes.maxKeyLifetime,
+      isMaxKeyLifetime,
+      MAX_KEY_LIFETIMES,
+      'Max key lifetime',
+      'max_key_lifetime',
+    );
     if (changes.approvalsChannel && !/^[CG][A-Z0-9]+$/.test(changes.approvalsChannel)) {
       throw invalid('Pick a channel for approval requests.', 'approvals_channel');
     }
@@ -243,6 +295,18 @@ export class ProjectService {
       if (offline !== undefined && offline !== offlineLoginsOf(project)) {
         project.settings.offlineLogins = offline;
         changed.push(`offline logins: ${offline}`);
+      }
+      if (breakGlass !== undefined && breakGlass !== breakGlassOf(project)) {
+        project.settings.breakGlass = breakGlass;
+        changed.push(`break-glass: ${breakGlass}`);
+      }
+      if (breakGlassMax !== undefined && breakGlassMax !== breakGlassMaxOf(project)) {
+        project.settings.breakGlassMax = breakGlassMax;
+        changed.push(`break-glass max: ${breakGlassMax}`);
+      }
+      if (maxKeyLifetime !== undefined && maxKeyLifetime !== maxKeyLifetimeOf(project)) {
+        project.settings.maxKeyLifetime = maxKeyLifetime;
+        changed.push(`max key lifetime: ${maxKeyLifetime}`);
       }
       if (changed.length > 0) {
         tx.record(

@@ -1,0 +1,454 @@
+import { authorize, can, ownersOf } from './access';
+import { approversOf } from './approvals';
+import type { DeliveryService } from './delivery';
+import { DomainError, invalid } from './errors';
+import { isExpired } from './expiry';
+import { defaultKeyName, freeName, type AddKeyInput, type KeyService } from './keys';
+import { breakGlassMaxMs, breakGlassMaxOf, breakGlassOf, type BreakGlassMax } from './keyPolicy';
+import { assertKeyRoom } from './limits';
+import type { Actor, Organization, Project, SshKey } from './model';
+import { nameKey } from './names';
+import type { Transaction, Workspaces } from './workspaces';
+
+/**
+ * Break-glass: an on-call engineer adds a key at once, for a short time, with a reason, and an approver
+ * reviews it afterwards (Keep or Revoke), exactly once. A key nobody reviewed before it expired is
+ * recorded as unreviewed and the owners are told. Membership of the on-call group is Slack's to say:
+ * it comes through `onCallMembers`, read before the workspace lock is taken, and a failure to read it
+ * refuses (fails closed).
+ */
+
+/** Members of a workspace's user group; throws when they cannot be read. */
+export type OnCallMembers = (teamId: string, groupId: string) => Promise<string[]>;
+
+export interface BreakGlassOptions {
+  onCallMembers?: OnCallMembers;
+}
+
+export type ReviewDecision = 'keep' | 'revoke';
+
+/** One break-glass key's record: its card, its review. Kept after the key is gone, for late clicks. */
+export interface BreakGlassRecord {
+  /** The key's ID. */
+  id: string;
+  teamId: string;
+  projectId: string;
+  projectName: string;
+  owner: string;
+  keyName: string;
+  fingerprint: string;
+  reason: string;
+  createdAt: string;
+  expiresAt: string;
+  cards: { channel: string; ts: string }[];
+  review?: { by: string; at: string; decision: 'kept' | 'revoked' };
+  /** Set when the key's time ran out before anyone reviewed it. */
+  unreviewedAt?: string;
+}
+
+/** Break-glass keys awaiting review across the deployment, so the sweep reads one document. */
+export interface BreakGlassIndex {
+  keys: { id: string; teamId: string; expiresAt: string }[];
+}
+
+export const breakGlassKeys = {
+  record: (keyId: string) => `breakglass:${keyId}`,
+  index: () => 'keys:breakglass',
+};
+
+export interface BreakGlassAdded {
+  key: SshKey & { expiresAt: string };
+  project: Project;
+  record: BreakGlassRecord;
+  /** The project's maximum, and whether the expiry asked for was cut to it. */
+  max: BreakGlassMax;
+  capped: boolean;
+}
+
+export interface BreakGlassReviewed {
+  record: BreakGlassRecord;
+  /** Whether Revoke removed the key (absent: it was already gone). */
+  removed: boolean;
+}
+
+export interface Unreviewed {
+  record: BreakGlassRecord;
+  owners: string[];
+}
+
+const groupName = (organization: Organization): string => {
+  const group = organization.settings.oncallGroup;
+  return group?.handle ? `@${group.handle}` : 'the on-call group';
+};
+
+const keyTarget = (record: BreakGlassRecord): string =>
+  `${record.keyName} (${record.fingerprint}) for <@${record.owner}>`;
+
+const at = (iso: string): string => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+
+/** What a late click is told: who reviewed the key, how and when, or that nobody did in time. */
+export function reviewedMessage(record: BreakGlassRecord): string {
+  if (record.review) {
+    const how = record.review.decision === 'kept' ? 'kept it' : 'revoked it';
+    return `This break-glass key was already reviewed: <@${record.review.by}> ${how} on ${at(record.review.at)}.`;
+  }
+  if (record.unreviewedAt) {
+    return `This break-glass key expired on ${at(record.expiresAt)} before anyone reviewed it, and is recorded as unreviewed.`;
+  }
+  return 'This break-glass key is waiting for a review.';
+}
+
+export class BreakGlassService {
+  constructor(
+    private readonly workspaces: Workspaces,
+    private readonly keys: KeyService,
+    private readonly delivery: DeliveryService,
+    private readonly onCallMembers?: OnCallMembers,
+  ) {}
+
+  /** Sets (or, with null, clears) the user group whose members may add break-glass keys. Owners only. */
+  async setOnCallGroup(actor: Actor, group: { id: string; handle?: string } | null): Promise<Organization> {
+    if (group && !/^S[A-Z0-9]+$/.test(group.id)) {
+      throw invalid('Name the on-call group as a mention, like `@oncall`, or `none` to clear it.');
+    }
+    const handle = group?.handle?.replace(/^@/, '').trim().slice(0, 80);
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      authorize(tx.context, actor.userId, 'organization.manage');
+      const current = tx.organization.settings.oncallGroup;
+      if (group) {
+        if (current?.id === group.id && current.handle === handle) return tx.organization;
+        tx.organization.settings.oncallGroup = { id: group.id, ...(handle ? { handle } : {}) };
+      } else {
+        if (!current) return tx.organization;
+        delete tx.organization.settings.oncallGroup;
+      }
+      tx.touchOrganization();
+      tx.record({
+        actor: actor.userId,
+        action: group ? 'organization.oncall_group_set' : 'organization.oncall_group_cleared',
+        ...(group ? { target: handle ? `@${handle} (${group.id})` : group.id } : {}),
+      });
+      return tx.organization;
+    });
+  }
+
+  /**
+   * Adds a break-glass key for a member of the on-call group, whatever their role on the project.
+   * Every refusal comes before anything is written.
+   */
+  async add(actor: Actor, projectReference: string, input: AddKeyInput): Promise<BreakGlassAdded> {
+    if (!input.reason?.trim()) {
+      throw invalid(
+        'A break-glass key needs a reason, which the approvers read: add `--reason "<why>"`, such as the incident.',
+        'reason',
+      );
+    }
+    const candidate = this.keys.check(input);
+    const reason = input.reason.trim().slice(0, 300);
+    const organization = await this.workspaces.organization(actor.teamId);
+    const groupId = await this.assertOnCall(actor, organization);
+    const added = await this.workspaces.mutate(actor.teamId, async (tx): Promise<BreakGlassAdded> => {
+      if (tx.organization.settings.oncallGroup?.id !== groupId) {
+        throw new DomainError(
+          'conflict',
+          'The on-call group was changed just now, so nothing was added. Try again.',
+        );
+      }
+      const project = await tx.project(projectReference);
+      const how = `Meanwhile, ask for the key without \`--breakglass\`: an admin approves it.`;
+      if (breakGlassOf(project) !== 'on') {
+        throw new DomainError(
+          'forbidden',
+          `Break-glass is off for project *${project.name}*, so nothing was added. An admin of the project turns it on with \`/project set ${quote(project.name)} break-glass on\`. ${how}`,
+        );
+      }
+      const now = new Date(tx.at);
+      const live = project.keys.find(
+        (k) => k.origin === 'breakglass' && k.addedBy === actor.userId && !isExpired(k.expiresAt, now),
+      );
+      if (live) {
+        throw new DomainError(
+          'conflict',
+          `You already have a live break-glass key in project *${project.name}*: *${live.name}* (${live.fingerprint}), until ${at(live.expiresAt ?? tx.at)}. ` +
+            'One at a time: use it, or ask an admin to remove it before adding another.',
+          'public_key',
+        );
+      }
+      const { parsed } = candidate;
+      const existing = project.keys.find((k) => k.fingerprint === parsed.fingerprint);
+      if (existing) {
+        throw new DomainError(
+          'conflict',
+          `This key is already in project *${project.name}* as *${existing.name}* (${existing.fingerprint}), added by <@${existing.addedBy}>.`,
+          'public_key',
+        );
+      }
+      if (
+        candidate.name !== undefined &&
+        project.keys.some((k) => nameKey(k.name) === nameKey(candidate.name ?? ''))
+      ) {
+        throw new DomainError(
+          'conflict',
+          `Project *${project.name}* already has a key named *${candidate.name}*. Choose another name with \`--name\`.`,
+          'name',
+        );
+      }
+      assertKeyRoom(project);
+      // At most the project's break-glass maximum, whatever was asked.
+      const cap = now.getTime() + breakGlassMaxMs(project);
+      const asked = candidate.expiresAt?.getTime();
+      const expiresAt = new Date(Math.min(asked ?? cap, cap)).toISOString();
+      const key: SshKey & { expiresAt: string } = {
+        id: this.workspaces.newId(),
+        name: candidate.name ?? freeName(project, defaultKeyName(parsed)),
+        publicKey: parsed.publicKey,
+        type: parsed.type,
+        bits: parsed.bits,
+        fingerprint: parsed.fingerprint,
+        comment: parsed.comment,
+        addedBy: actor.userId,
+        createdAt: tx.at,
+        disabled: false,
+        expiresAt,
+        origin: 'breakglass',
+        breakGlass: { reason },
+      };
+      project.keys.push(key);
+      (await tx.userKeys(actor.userId)).keys.push({ projectId: project.id, keyId: key.id });
+      const record: BreakGlassRecord = {
+        id: key.id,
+        teamId: actor.teamId,
+        projectId: project.id,
+        projectName: project.name,
+        owner: actor.userId,
+        keyName: key.name,
+        fingerprint: key.fingerprint,
+        reason,
+        createdAt: tx.at,
+        expiresAt,
+        cards: [],
+      };
+      tx.put(breakGlassKeys.record(key.id), record);
+      tx.record(
+        {
+          actor: actor.userId,
+          action: 'key.breakglass_added',
+          target: `${key.name} (${key.fingerprint})`,
+          detail: `until ${at(expiresAt)}: ${reason}`,
+        },
+        project,
+      );
+      return {
+        key,
+        project,
+        record,
+        max: breakGlassMaxOf(project),
+        capped: asked !== undefined && asked > cap,
+      };
+    });
+    // Committed: the indexes follow (the expiry notices, and the review sweep).
+    this.workspaces.afterCommit('adding a key to the expiry index', () =>
+      this.delivery.trackExpiry(actor.teamId, added.project.id, added.key),
+    );
+    this.workspaces.afterCommit('adding a break-glass key to the review index', () =>
+      this.updateIndex((index) => {
+        if (!index.keys.some((k) => k.id === added.key.id)) {
+          index.keys.push({ id: added.key.id, teamId: actor.teamId, expiresAt: added.key.expiresAt });
+        }
+      }),
+    );
+    return added;
+  }
+
+  /** Who gets the card: the project's approvals channel, else the organization's, else its approvers. */
+  async recipients(actor: Actor, projectId: string): Promise<{ channel?: string; approvers: string[] }> {
+    const organization = await this.workspaces.organization(actor.teamId);
+    const project = await this.workspaces.project(organization, projectId);
+    const channel = project.settings.approvalsChannel ?? organization.settings.approvalsChannel;
+    return {
+      ...(channel ? { channel } : {}),
+      approvers: approversOf(project, ownersOf(this.workspaces.context(organization))),
+    };
+  }
+
+  /** Records where a key's cards were posted, so its review can update them. */
+  async attachCards(
+    actor: Actor,
+    keyId: string,
+    cards: BreakGlassRecord['cards'],
+  ): Promise<BreakGlassRecord> {
+    return this.workspaces.mutate(actor.teamId, async (tx) => {
+      const record = await this.load(tx, keyId);
+      record.cards = [...record.cards, ...cards];
+      tx.put(breakGlassKeys.record(record.id), record);
+      return record;
+    });
+  }
+
+  /**
+   * Keep or Revoke, by an approver of the project who does not own the key: decided once, under the
+   * workspace lock, on a fresh read of the record; a later click is told who reviewed it.
+   */
+  async review(actor: Actor, keyId: string, decision: ReviewDecision): Promise<BreakGlassReviewed> {
+    const reviewed = await this.workspaces.mutate(actor.teamId, async (tx): Promise<BreakGlassReviewed> => {
+      const record = await this.load(tx, keyId);
+      if (record.review || record.unreviewedAt) throw new DomainError('conflict', reviewedMessage(record));
+      if (record.owner === actor.userId) {
+        throw new DomainError(
+          'forbidden',
+          'You added this break-glass key, so another approver of the project reviews it: nobody reviews their own break-glass key.',
+        );
+      }
+      const project = await tx.project(record.projectId);
+      if (!can(tx.context, actor.userId, 'project.manage', project)) {
+        const approvers = approversOf(project, ownersOf(tx.context)).filter((u) => u !== record.owner);
+        throw new DomainError(
+          'forbidden',
+          `Reviewing a break-glass key is for the approvers of project *${project.name}* (its admins and the organization owners), and you are not one. ` +
+            `Who can: ${approvers.length ? approvers.map((u) => `<@${u}>`).join(', ') : 'nobody yet'}.`,
+        );
+      }
+      const key = project.keys.find((k) => k.id === record.id);
+      if (Date.parse(key?.expiresAt ?? record.expiresAt) <= Date.parse(tx.at)) {
+        throw new DomainError(
+          'conflict',
+          `This break-glass key expired on ${at(key?.expiresAt ?? record.expiresAt)} before anyone reviewed it; it is no longer served, and Keyhouse records it as unreviewed.`,
+        );
+      }
+      const outcome = decision === 'keep' ? 'kept' : 'revoked';
+      record.review = { by: actor.userId, at: tx.at, decision: outcome };
+      let removed = false;
+      if (key && decision === 'revoke') {
+        project.keys = project.keys.filter((k) => k.id !== key.id);
+        const index = await tx.userKeys(key.addedBy);
+        index.keys = index.keys.filter((ref) => ref.keyId !== key.id);
+        removed = true;
+      } else if (key) {
+        key.breakGlass = {
+          ...(key.breakGlass ?? { reason: record.reason }),
+          reviewedBy: actor.userId,
+          reviewedAt: tx.at,
+          review: 'kept',
+        };
+      }
+      tx.put(breakGlassKeys.record(record.id), record);
+      tx.record(
+        {
+          actor: actor.userId,
+          action: decision === 'keep' ? 'key.breakglass_kept' : 'key.breakglass_revoked',
+          target: keyTarget(record),
+          outcome: decision === 'keep' ? 'approved' : 'denied',
+          ...(key || decision === 'keep' ? {} : { detail: 'the key had already been removed' }),
+        },
+        project,
+      );
+      return { record, removed };
+    });
+    this.workspaces.afterCommit('removing a reviewed break-glass key from the review index', () =>
+      this.updateIndex((index) => {
+        index.keys = index.keys.filter((k) => k.id !== keyId);
+      }),
+    );
+    return reviewed;
+  }
+
+  /**
+   * Marks every break-glass key whose time ran out unreviewed, in every workspace, once each (under the
+   * workspace lock, whichever replica gets there first), and returns them with the owners to tell. A key
+   * whose expiry moved later (an extension) waits for its new expiry.
+   */
+  async markUnreviewed(now: Date = this.workspaces.now()): Promise<Unreviewed[]> {
+    await this.workspaces.settled();
+    const index = await this.workspaces.store.get<BreakGlassIndex>(breakGlassKeys.index());
+    const due = (index?.keys ?? []).filter((k) => Date.parse(k.expiresAt) <= now.getTime());
+    const marked: Unreviewed[] = [];
+    const settled = new Set<string>();
+    const later = new Map<string, string>();
+    for (const entry of due) {
+      const result = await this.workspaces.mutate(entry.teamId, async (tx) => {
+        const record = await tx.read<BreakGlassRecord>(breakGlassKeys.record(entry.id));
+        if (!record || record.review || record.unreviewedAt) return undefined;
+        const project = await tx.project(record.projectId).catch(() => undefined);
+        const key = project?.keys.find((k) => k.id === record.id);
+        if (key?.expiresAt && Date.parse(key.expiresAt) > now.getTime()) {
+          record.expiresAt = key.expiresAt;
+          tx.put(breakGlassKeys.record(record.id), record);
+          return { later: key.expiresAt };
+        }
+        record.unreviewedAt = now.toISOString();
+        tx.put(breakGlassKeys.record(record.id), record);
+        if (key) key.breakGlass = { ...(key.breakGlass ?? { reason: record.reason }), review: 'unreviewed' };
+        if (project) {
+          tx.record(
+            {
+              actor: 'keyhouse',
+              action: 'key.breakglass_unreviewed',
+              target: keyTarget(record),
+              outcome: 'expired',
+              detail: record.reason,
+            },
+            project,
+          );
+        }
+        return { marked: { record, owners: ownersOf(tx.context) } };
+      });
+      if (result?.later) later.set(entry.id, result.later);
+      else settled.add(entry.id);
+      if (result?.marked) marked.push(result.marked);
+    }
+    if (settled.size > 0 || later.size > 0) {
+      await this.updateIndex((current) => {
+        current.keys = current.keys
+          .filter((k) => !settled.has(k.id))
+          .map((k) => (later.has(k.id) ? { ...k, expiresAt: later.get(k.id) as string } : k));
+      });
+    }
+    return marked;
+  }
+
+  /** Reads the on-call group's members from Slack; refuses when they cannot be read or the actor is not one. */
+  private async assertOnCall(actor: Actor, organization: Organization): Promise<string> {
+    const group = organization.settings.oncallGroup;
+    const askInstead = 'Meanwhile, ask for the key without `--breakglass`: an admin approves it.';
+    if (!group) {
+      throw new DomainError(
+        'forbidden',
+        `Break-glass is for the members of the organization's on-call group, and none is set, so nothing was added. An organization owner sets it with \`/org set oncall-group @group\`. ${askInstead}`,
+      );
+    }
+    let members: string[];
+    try {
+      if (!this.onCallMembers) throw new Error('no directory');
+      members = await this.onCallMembers(actor.teamId, group.id);
+    } catch (error) {
+      const code =
+        error instanceof Error && /^[a-z_]{3,40}$/.test(error.message) ? ` (${error.message})` : '';
+      throw new DomainError(
+        'busy',
+        `Keyhouse could not read the members of ${groupName(organization)} from Slack${code}, so no break-glass key was added: it never adds one without knowing you are on call. ` +
+          `Try again in a minute; if it keeps failing, ask whoever runs Keyhouse to check that the app has the \`usergroups:read\` scope. ${askInstead}`,
+      );
+    }
+    if (!members.includes(actor.userId)) {
+      throw new DomainError(
+        'forbidden',
+        `Break-glass is for the members of ${groupName(organization)}, and you are not one, so nothing was added. Ask to be added to the group in Slack if you are on call. ${askInstead}`,
+      );
+    }
+    return group.id;
+  }
+
+  private async load(tx: Transaction, keyId: string): Promise<BreakGlassRecord> {
+    const record = await tx.read<BreakGlassRecord>(breakGlassKeys.record(keyId));
+    if (!record || record.teamId !== tx.organization.teamId) {
+      throw new DomainError('not_found', 'That break-glass key is not on record.');
+    }
+    return record;
+  }
+
+  private updateIndex(change: (index: BreakGlassIndex) => void): Promise<void> {
+    return this.workspaces.updateShared<BreakGlassIndex>(breakGlassKeys.index(), { keys: [] }, change);
+  }
+}
+
+const quote = (name: string): string => (/\s/.test(name) ? `"${name}"` : name);
