@@ -196,7 +196,9 @@ const fixed = (value: number, digits = 1) => value.toFixed(digits);
 
 async function main(): Promise<void> {
   const begin = performance.now();
-  const rows = [...(await measure('embedded')), ...(await measure('redis'))];
+  const backends = (process.env.BENCH_STORES ?? 'embedded,redis').split(',') as ('embedded' | 'redis')[];
+  const rows: Row[] = [];
+  for (const backend of backends) rows.push(...(await measure(backend)));
   console.log(
     `\nKey route next to a bare Node server sending the same bytes: ${CONNECTIONS} connections, ` +
       `${REQUESTS.small} requests a run (${REQUESTS.large200} for 200s of 5,000 keys) in ${ROUNDS} turns each, ` +

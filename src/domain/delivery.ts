@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { authorize } from './access';
 import { validateLocation, validateResourceName } from './catalog';
 import { type KeySetHead, keySetKeys } from './deliveryKeySet';
@@ -37,7 +37,7 @@ export class Unauthorized extends Error {
   }
 }
 
-const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+const hashToken = (token: string): string => hash('sha256', token, 'hex');
 
 /** `khk_` and 32 random bytes in base64url, as `createToken` makes them. */
 const TOKEN_SHAPE = /^khk_[A-Za-z0-9_-]{43}$/;
@@ -127,14 +127,23 @@ const full = (): Registration => ({
   message: `the project holds ${MAX_RESOURCES_PER_PROJECT} resources, the most a project can hold; the keys are served, the instance is not registered`,
 });
 
-/** An instance's check-in, checked: a bad name or zone is refused with what is wrong. */
 /** Whether a resource was registered by an instance's check-in (else an admin added it). */
 const byCheckIn = (resource: Resource): boolean => resource.addedBy === 'keyhouse';
 
+/** Check-ins found valid, so a fleet logging in all day checks each name once (bounded). */
+const validCheckIns = new Map<string, CheckIn>();
+
+/** An instance's check-in, checked: a bad name or zone is refused with what is wrong. */
 export function validateCheckIn(checkIn: CheckIn): CheckIn {
+  const asked = JSON.stringify([checkIn.instance, checkIn.zone]);
+  const known = validCheckIns.get(asked);
+  if (known) return known;
   const instance = validateResourceName(checkIn.instance);
   const zone = checkIn.zone !== undefined ? validateLocation(checkIn.zone) : undefined;
-  return { instance, ...(zone !== undefined ? { zone } : {}) };
+  const valid = { instance, ...(zone !== undefined ? { zone } : {}) };
+  if (validCheckIns.size >= 10_000) validCheckIns.clear();
+  validCheckIns.set(asked, valid);
+  return valid;
 }
 
 /** Bookkeeping of fetches (token use, an instance's check-in) is written at most once a minute. */
@@ -264,7 +273,7 @@ export class DeliveryService {
     if (!isWellFormedToken(token) || !isWellFormedProjectId(projectId)) throw new Unauthorized();
     const id = projectId.toLowerCase();
     // One round trip: the token hashes, and the small head of the key set a good token is served.
-    const [stored, head] = await this.workspaces.store.getMany<TokenIndex | KeySetHead>([
+    const [stored, head] = await this.workspaces.store.getShared<TokenIndex | KeySetHead>([
       tokenIndexKey(id),
       keySetKeys.head(id),
     ]);

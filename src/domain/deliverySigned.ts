@@ -17,6 +17,17 @@ export interface SignedKeySet {
 }
 
 const MAX_CACHED_PROJECTS = 10_000;
+const HOUR_MS = 3_600_000;
+
+/** A set rendered for one head: served again as is while the same head is read within the same hour. */
+interface Rendered {
+  stamp: string;
+  set: SignedKeySet;
+  head: KeySetHead;
+  hour: number;
+  /** When the head stops being current (its next key expiry), in ms. */
+  currentUntil: number;
+}
 const etagOf = (body: string): string => `"${createHash('sha256').update(body).digest('base64url')}"`;
 
 /**
@@ -26,7 +37,7 @@ const etagOf = (body: string): string => `"${createHash('sha256').update(body).d
  */
 export class SignedKeySets {
   private readonly lines = new Map<string, KeySetLines>();
-  private readonly rendered = new Map<string, { stamp: string; set: SignedKeySet }>();
+  private readonly rendered = new Map<string, Rendered>();
   private readonly rebuilding = new Map<string, Promise<void>>();
 
   constructor(
@@ -37,6 +48,12 @@ export class SignedKeySets {
   /** The set to serve for a project whose head was just read (undefined: never written yet). */
   async current(projectId: string, read: KeySetHead | undefined, retried = false): Promise<SignedKeySet> {
     const now = this.workspaces.now();
+    const hour = Math.floor(now.getTime() / HOUR_MS);
+    // The store hands out the same head object while its text is unchanged: nothing to compute.
+    const known = this.rendered.get(projectId);
+    if (known && read && known.head === read && known.hour === hour && now.getTime() < known.currentUntil) {
+      return known.set;
+    }
     let head = read;
     if (!head || !isCurrent(head, now)) {
       await this.rebuild(projectId, now);
@@ -47,8 +64,11 @@ export class SignedKeySets {
     }
     const header = headerLine(projectId, head, now);
     const stamp = `${head.version}|${header}`;
-    const cached = this.rendered.get(projectId);
-    if (cached?.stamp === stamp) return cached.set;
+    const currentUntil = head.nextExpiry === undefined ? Infinity : Date.parse(head.nextExpiry);
+    if (known?.stamp === stamp) {
+      this.remember(this.rendered, projectId, { ...known, head, hour, currentUntil });
+      return known.set;
+    }
 
     let lines = this.lines.get(projectId);
     if (lines?.version !== head.version) {
@@ -74,7 +94,7 @@ export class SignedKeySets {
       serial: head.serial,
       version: head.version,
     };
-    this.remember(this.rendered, projectId, { stamp, set });
+    this.remember(this.rendered, projectId, { stamp, set, head, hour, currentUntil });
     return set;
   }
 

@@ -47,6 +47,8 @@ export interface HttpRoutesOptions {
 
 const ORIGIN = 'http://keyhouse.invalid';
 const AUTHORIZED_KEYS = /^\/v1\/projects\/([^/]+)\/authorized_keys$/;
+/** A key-route target with nothing to normalize: what parseTarget would read the same way. */
+const PLAIN_KEYS_TARGET = /^\/v1\/projects\/([A-Za-z0-9-]{1,64})\/authorized_keys(?:\?([^#]*))?$/;
 const READ_METHODS = 'GET, HEAD';
 /** The allowed_signers line that verifies every key set's Keyhouse-Signature (no token needed). */
 const SIGNING_KEY_PATH = '/v1/signing-key';
@@ -222,6 +224,13 @@ export function createHttpServer(options: HttpRoutesOptions): Server {
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Every login of the fleet comes here: a plain key-route target skips the general parse below.
+    const plain = (req.method === 'GET' || req.method === 'HEAD') && PLAIN_KEYS_TARGET.exec(req.url ?? '');
+    if (plain) {
+      const projectId = plain[1] ?? '';
+      const path = `/v1/projects/${projectId}/authorized_keys`;
+      return serveAuthorizedKeys(req, res, path, projectId, new URLSearchParams(plain[2] ?? ''));
+    }
     const url = parseTarget(req.url);
     if (!url) {
       return refuse(req, res, '(unparsable target)', 400, 'bad request target\n', { connection: 'close' });

@@ -40,6 +40,8 @@ interface Backend {
   ready(): Promise<void>;
   /** Bounds one operation, so a stalled backend answers "unavailable" instead of never. */
   deadline<T>(operation: Promise<T>, what: string): Promise<T>;
+  /** The stored texts of `keys`, as Keyv keeps them, in one round trip (`undefined` where missing). */
+  readRaw(keys: string[]): Promise<(string | undefined)[]>;
   /** Applies a write; inside `withLock`, only while every lock held is still ours. */
   write(changes: DocumentWrite): Promise<void>;
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
@@ -68,6 +70,26 @@ export class KeyvDocumentStore implements DocumentStore {
     );
   }
 
+  /**
+   * Like getMany, but a stored text is parsed once and its value handed to every caller until the text
+   * changes: for the small documents every key fetch reads. Callers must not change what they get.
+   */
+  getShared<T>(keys: string[]): Promise<(T | undefined)[]> {
+    return guarded(this.backend, async () => {
+      const texts = await this.backend.deadline(this.backend.readRaw(keys), 'reading');
+      const values: (T | undefined)[] = [];
+      for (const [i, text] of texts.entries()) {
+        values.push(
+          this.parsed.known<T>(keys[i] ?? '', text) ??
+            (await this.parsed.parse<T>(keys[i] ?? '', text, this.backend.keyv)),
+        );
+      }
+      return values;
+    });
+  }
+
+  private readonly parsed = new ParsedTexts();
+
   write(changes: DocumentWrite): Promise<void> {
     return guarded(this.backend, () => this.backend.write(changes));
   }
@@ -95,6 +117,33 @@ export class KeyvDocumentStore implements DocumentStore {
 
   close(): Promise<void> {
     return this.backend.close();
+  }
+}
+
+/** The last stored text seen for each key and its parsed value; bounded, emptied when full. */
+class ParsedTexts {
+  private readonly entries = new Map<string, { text: string; value: unknown; expires?: number }>();
+
+  /** The value of `text` when it is the last one seen for `key` (and not expired), else undefined. */
+  known<T>(key: string, text: string | undefined): T | undefined {
+    const entry = text === undefined ? undefined : this.entries.get(key);
+    if (entry?.text !== text || entry === undefined) return undefined;
+    if (entry.expires !== undefined && Date.now() > entry.expires) return undefined;
+    return entry.value as T | undefined;
+  }
+
+  async parse<T>(key: string, text: string | undefined, keyv: Keyv): Promise<T | undefined> {
+    if (text === undefined) return undefined;
+    const data = (await keyv.deserializeData(text)) as { value?: unknown; expires?: number } | undefined;
+    const expires = typeof data?.expires === 'number' ? data.expires : undefined;
+    if (this.entries.size >= 10_000) this.entries.clear();
+    this.entries.set(key, {
+      text,
+      value: data?.value ?? undefined,
+      ...(expires !== undefined ? { expires } : {}),
+    });
+    if (expires !== undefined && Date.now() > expires) return undefined;
+    return (data?.value ?? undefined) as T | undefined;
   }
 }
 
@@ -173,6 +222,8 @@ function sqliteBackend(
     keyv,
     ready: () => Promise.resolve(),
     deadline: (operation, what) => withDeadline(operation, timeoutMs, what),
+    readRaw: async (keys) =>
+      (await adapter.getMany(keys.map((key) => keyvKey(namespace, key)))) as (string | undefined)[],
     // Not bounded: the file is this process's own, and a write given up on could still land after the
     // user was told it failed. All sets are one statement (SQLite applies a statement whole or not at
     // all); deletes follow, and callers order them so that a failure in between leaves nothing dangling.
@@ -376,6 +427,10 @@ function redisBackend(
       await client();
     },
     deadline,
+    readRaw: async (keys) => {
+      await client();
+      return redis.getMany(keys.map((key) => keyvKey(namespace, key))) as Promise<(string | undefined)[]>;
+    },
     write: async (changes) => {
       const connection = await client();
       if (budgetLeftMs() <= 0) throw new StoreTimeout('writing (no time left)', 0);

@@ -19,6 +19,10 @@ class CountingStore implements DocumentStore {
     this.calls += 1;
     return this.inner.getMany<T>(keys);
   }
+  getShared<T>(keys: string[]) {
+    this.calls += 1;
+    return this.inner.getShared<T>(keys);
+  }
   write(changes: DocumentWrite) {
     this.calls += 1;
     return this.inner.write(changes);

@@ -14,6 +14,10 @@ export class RecordingStore implements DocumentStore {
     this.reads.push(...keys);
     return this.inner.getMany<T>(keys);
   }
+  getShared<T>(keys: string[]) {
+    this.reads.push(...keys);
+    return this.inner.getShared<T>(keys);
+  }
   write(changes: DocumentWrite) {
     return this.inner.write(changes);
   }
