@@ -15,7 +15,10 @@ import { createDocumentStore } from './store/keyvStore';
 export interface Keyhouse {
   domain: Domain;
   store: DocumentStore;
-  /** Closes key requests whose time is up and tells owners of expiring keys (run every minute by `start`). */
+  /**
+   * Closes key requests whose time is up, sends the reminders due and tells owners of expiring keys
+   * (run by `start` every minute, or more often for a short REMINDER_AFTER).
+   */
   sweep(now?: Date): Promise<SweepResult>;
   /**
    * Checks the Slack tokens, starts listening on `config.port` (0 picks a free port) and, in Socket
@@ -26,7 +29,12 @@ export interface Keyhouse {
   stop(): Promise<void>;
 }
 
-const SWEEP_INTERVAL_MS = 60_000;
+/**
+ * How often the sweep runs: every minute, or often enough that a reminder is never late by more than
+ * half of REMINDER_AFTER.
+ */
+export const sweepIntervalMs = (reminderAfterMs: number): number =>
+  Math.min(60_000, Math.max(250, Math.floor(reminderAfterMs / 2)));
 const SOCKET_RETRY_MS = 30_000;
 const SOCKET_WAIT_MS = 10_000;
 const CHECK_TIMEOUT_MS = 5_000;
@@ -126,6 +134,7 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
   const domain = createDomain(store, {
     configuredOwners: config.orgOwners,
     approvalTtlMs: config.approvalTtlMs,
+    reminderAfterMs: config.reminderAfterMs,
     onBackgroundError: (what, error) =>
       logger.warn(`${what} failed, to be repaired later: ${describe(error)}`),
   });
@@ -258,11 +267,17 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
           `Storage is not reachable yet (${storageName(config)}): /readyz answers 503 until it does`,
         );
       }
+      // One sweep at a time in this process: a slow one is not stacked under the next tick.
+      let sweeping = false;
       sweeper = setInterval(() => {
-        sweep().catch((error: unknown) =>
-          logger.warn(`the periodic sweep failed: ${error instanceof Error ? error.message : 'unknown'}`),
-        );
-      }, SWEEP_INTERVAL_MS);
+        if (sweeping) return;
+        sweeping = true;
+        sweep()
+          .catch((error: unknown) =>
+            logger.warn(`the periodic sweep failed: ${error instanceof Error ? error.message : 'unknown'}`),
+          )
+          .finally(() => (sweeping = false));
+      }, sweepIntervalMs(config.reminderAfterMs));
       sweeper.unref();
       return { port: (server.address() as AddressInfo).port, warnings };
     },

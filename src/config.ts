@@ -103,6 +103,24 @@ const schema = z
           return ms;
         }),
     ),
+    REMINDER_AFTER: z.preprocess(
+      blankAsUnset,
+      z
+        .string()
+        .default('30m')
+        .transform((text, ctx) => {
+          const ms = /^\s*\d+\s*[smh]\s*$/i.test(text) ? parseDuration(text) : undefined;
+          if (ms === undefined || ms < 1000) {
+            ctx.addIssue({
+              code: 'custom',
+              message:
+                'must be a duration in seconds, minutes or hours of at least 1s, such as 90s, 30m or 2h',
+            });
+            return z.NEVER;
+          }
+          return ms;
+        }),
+    ),
     STORE_NAMESPACE: z.preprocess(
       blankAsUnset,
       z
@@ -152,6 +170,8 @@ export interface Config {
   storeNamespace: string;
   orgOwners: string[];
   approvalTtlMs: number;
+  /** When a pending request's approvers are first reminded; each later reminder waits twice as long. */
+  reminderAfterMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Key route budgets per minute; 0 turns a limit off. */
   keyLimits: KeyLimits;
@@ -190,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     storeNamespace: e.STORE_NAMESPACE,
     orgOwners: e.ORG_OWNERS,
     approvalTtlMs: e.APPROVAL_TTL,
+    reminderAfterMs: e.REMINDER_AFTER,
     logLevel: e.LOG_LEVEL,
     keyLimits: {
       perIp: e.KEY_RATE_LIMIT_PER_IP,

@@ -4,7 +4,9 @@ import { DomainError } from './errors';
 import { refusePrivateKey } from './keys/privateKey';
 import { expiryAtApproval, keyLifetimeLimit } from './keyPolicy';
 import { assertKeyRoom, MAX_PENDING_REQUESTS_PER_REQUESTER } from './limits';
-import type { Actor, KeyRequest, PendingIndex, Project, SshKey } from './model';
+import type { Actor, KeyExtension, KeyRequest, PendingIndex, Project, SshKey } from './model';
+import { DEFAULT_REMINDER_AFTER_MS, nextReminderAt } from './reminderSchedule';
+import { applyExtension, extensionTarget, mayStillRequest } from './extensions';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
 
 /**
@@ -52,6 +54,10 @@ export function closedMessage(request: KeyRequest): string {
     case 'expired':
       return `This request expired${when} without a decision. Ask again with \`/sshkey add\` if the key is still needed.`;
     case 'withdrawn':
+      if (request.closeReason === 'cancelled')
+        return `This request was cancelled by <@${request.decidedBy}>${when}, so nothing was added.`;
+      if (request.closeReason === 'key_removed')
+        return `This request was closed${when}: the key it asked more time for was removed.`;
       return `This request was closed${when} without a decision: ${REQUESTER_GONE} to the project, so nothing was added.`;
     default:
       return 'This request is still open.';
@@ -120,6 +126,21 @@ export class ApprovalService {
         if (this.withdrawIfOrphaned(tx, request, project, actor.userId)) {
           return { request, outcome: 'withdrawn' as const };
         }
+        // More time for a key removed meanwhile: nothing left to extend, whoever clicks.
+        if (request.extension && decision === 'approve' && !extensionTarget(project, request)) {
+          this.withdraw(tx, request, project, actor.userId, 'key_removed');
+          tx.record(
+            {
+              actor: actor.userId,
+              action: 'key.request_withdrawn',
+              target: `${request.key.name} (${request.key.fingerprint}) for <@${request.requesters[0]}>`,
+              outcome: 'denied',
+              detail: 'the key was removed',
+            },
+            project,
+          );
+          return { request, outcome: 'withdrawn' as const };
+        }
         if (decision === 'deny') {
           this.close(tx, request, project, 'denied', actor.userId);
           if (reason?.trim()) request.denyReason = reason.trim().slice(0, 300);
@@ -167,7 +188,7 @@ export class ApprovalService {
     // Committed: what follows is bookkeeping, and its failure is not the decision's.
     if (result.outcome !== 'recorded') {
       this.workspaces.afterCommit('removing a decided request from the pending index', () =>
-        this.untrack([result.request.id]),
+        this.forget([result.request.id]),
       );
     }
     const key = result.outcome === 'approved' ? result.key : undefined;
@@ -203,7 +224,7 @@ export class ApprovalService {
       settled.push(entry.id);
       if (closed) expired.push(closed);
     }
-    if (settled.length) await this.untrack(settled);
+    if (settled.length) await this.forget(settled);
     return expired;
   }
 
@@ -262,6 +283,7 @@ export class ApprovalService {
     project: Project,
     key: KeyRequest['key'],
     reason: string | undefined,
+    extension?: KeyExtension,
   ): Promise<{ request: KeyRequest; joined: boolean }> {
     const pending = (project.pendingRequests ?? []).find((p) => p.fingerprint === key.fingerprint);
     if (!pending) this.assertRequestRoom(tx, actor, project);
@@ -294,6 +316,7 @@ export class ApprovalService {
       approvals: [],
       status: 'pending',
       cards: [],
+      ...(extension ? { extension } : {}),
     };
     project.pendingRequests = [
       ...(project.pendingRequests ?? []),
@@ -307,12 +330,15 @@ export class ApprovalService {
       },
     ];
     tx.put(documentKeys.request(request.id), request);
+    const detail = extension
+      ? `${extension.for} more${request.reason ? `: ${request.reason}` : ''}`
+      : request.reason;
     tx.record(
       {
         actor: actor.userId,
-        action: 'key.requested',
+        action: extension ? 'key.extension_requested' : 'key.requested',
         target: `${key.name} (${key.fingerprint})`,
-        ...(request.reason ? { detail: request.reason } : {}),
+        ...(detail ? { detail } : {}),
       },
       project,
     );
@@ -324,13 +350,23 @@ export class ApprovalService {
     await this.updateIndex((index) => {
       for (const request of requests) {
         if (!index.requests.some((r) => r.id === request.id)) {
-          index.requests.push({ id: request.id, teamId: request.teamId, expiresAt: request.expiresAt });
+          index.requests.push({
+            id: request.id,
+            teamId: request.teamId,
+            expiresAt: request.expiresAt,
+            remindAt: nextReminderAt(request, this.reminderAfterMs),
+          });
         }
       }
     });
   }
 
-  private async untrack(ids: string[]): Promise<void> {
+  private get reminderAfterMs(): number {
+    return this.workspaces.options.reminderAfterMs ?? DEFAULT_REMINDER_AFTER_MS;
+  }
+
+  /** Removes closed requests from the deployment's pending index (after their transaction committed). */
+  async forget(ids: string[]): Promise<void> {
     const gone = new Set(ids);
     await this.updateIndex((index) => {
       index.requests = index.requests.filter((r) => !gone.has(r.id));
@@ -393,7 +429,7 @@ export class ApprovalService {
    * With none left it is closed as withdrawn, audited, and true is returned.
    */
   private withdrawIfOrphaned(tx: Transaction, request: KeyRequest, project: Project, by: string): boolean {
-    const remaining = request.requesters.filter((r) => can(tx.context, r, 'key.request', project));
+    const remaining = request.requesters.filter((r) => mayStillRequest(tx.context, r, request, project));
     if (remaining.length === request.requesters.length) return false;
     if (remaining.length > 0) {
       request.requesters = remaining;
@@ -436,6 +472,18 @@ export class ApprovalService {
       throw new DomainError('not_found', 'That request no longer exists.');
     }
     return request;
+  }
+
+  /** Closes a pending request without a decision, saying why (`reason`); the caller audits it. */
+  withdraw(
+    tx: Transaction,
+    request: KeyRequest,
+    project: Project,
+    by: string,
+    reason: NonNullable<KeyRequest['closeReason']>,
+  ): void {
+    this.close(tx, request, project, 'withdrawn', by);
+    request.closeReason = reason;
   }
 
   private close(
@@ -482,6 +530,22 @@ export class ApprovalService {
     approver: string,
     note = '',
   ): Promise<SshKey | undefined> {
+    if (request.extension) {
+      // More time for a key already in the project: its expiry moves, nothing is added.
+      const extended = applyExtension(tx, request, project);
+      this.close(tx, request, project, 'approved', approver);
+      tx.record(
+        {
+          actor: approver,
+          action: 'key.extension_approved',
+          target: `${extended.name} (${extended.fingerprint}) for <@${request.requesters[0]}>`,
+          outcome: 'approved',
+          detail: `${request.extension.for} more, until ${(extended.expiresAt ?? '').slice(0, 16).replace('T', ' ')} UTC; approved by ${request.approvals.map((a) => `<@${a.userId}>`).join(', ')}${note}`,
+        },
+        project,
+      );
+      return extended;
+    }
     let added: SshKey | undefined;
     const existing = project.keys.find((k) => k.fingerprint === request.key.fingerprint);
     // A full project refuses before anything changes: the request stays pending, the approval unsaved.

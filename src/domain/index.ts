@@ -4,6 +4,8 @@ import { DeliveryService } from './delivery';
 import { KeyService } from './keys';
 import { OrganizationService } from './organizations';
 import { ProjectService } from './projects';
+import { ReminderService } from './reminders';
+import { RequesterService } from './requester';
 import { ResourceService } from './resources';
 import { DeploymentSigningKey } from './signingKey';
 import type { DocumentStore } from './storage';
@@ -20,6 +22,10 @@ export interface Domain {
   /** On-call keys added at once and reviewed afterwards. */
   breakGlass: BreakGlassService;
   delivery: DeliveryService;
+  /** Reminders of pending requests, claimed once across replicas. */
+  reminders: ReminderService;
+  /** What requesters control: cancelling a request, and their temporary keys (I'm done, Extend). */
+  requester: RequesterService;
   /** The deployment's key-set signing key (public half and signatures only). */
   signingKey: DeploymentSigningKey;
 }
@@ -40,5 +46,7 @@ export function createDomain(store: DocumentStore, options: WorkspaceOptions & B
     projects: new ProjectService(workspaces, approvals),
     keys,
     resources: new ResourceService(workspaces),
+    reminders: new ReminderService(workspaces),
+    requester: new RequesterService(workspaces, approvals, delivery),
   };
 }

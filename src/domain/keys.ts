@@ -150,6 +150,14 @@ export class KeyService {
       this.workspaces.afterCommit('adding a key to the expiry index', () =>
         this.delivery.trackExpiry(actor.teamId, project.id, key),
       );
+      if (key.expiresAt) {
+        this.workspaces.events.temporaryKeyAdded({
+          teamId: actor.teamId,
+          projectId: project.id,
+          projectName: project.name,
+          key,
+        });
+      }
     }
     return outcome;
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type AccessContext, can, isOwner, ownersOf } from './access';
 import { keySetChange, keySetKeys, keySetWrites } from './deliveryKeySet';
 import { DomainError } from './errors';
+import { DomainEvents } from './events';
 import type {
   AuditEntry,
   AuditLog,
@@ -85,6 +86,8 @@ export interface WorkspaceOptions {
   configuredOwners: readonly string[];
   /** How long a key request stays open (APPROVAL_TTL). */
   approvalTtlMs?: number;
+  /** When a pending key request's first reminder is due (REMINDER_AFTER); later ones double. */
+  reminderAfterMs?: number;
   now?: () => Date;
   newId?: () => string;
   /**
@@ -110,6 +113,8 @@ export function summarize(project: Project): ProjectSummary {
 export class Workspaces {
   readonly now: () => Date;
   readonly newId: () => string;
+  /** Told of committed changes that people should hear about. */
+  readonly events = new DomainEvents();
 
   constructor(
     readonly store: DocumentStore,

@@ -13,6 +13,10 @@ export const ACTION = {
   tokensRevokeAll: 'tokens_revoke_all',
   tokensRevokeCancel: 'tokens_revoke_cancel',
   deny: 'request_deny',
+  /** The requester's own controls: cancel a pending request; I'm done and Extend on a temporary key. */
+  cancelRequest: 'request_cancel',
+  keyDone: 'key_done',
+  keyExtend: 'key_extend',
 } as const;
 
 export const CALLBACK = {
@@ -21,6 +25,7 @@ export const CALLBACK = {
   addKey: 'sshkey_add',
   projectSettings: 'project_settings',
   denyRequest: 'request_deny_reason',
+  extendKey: 'key_extend_request',
 } as const;
 
 /** Input blocks: each block's single element uses the same ID as its action_id. */
@@ -36,6 +41,7 @@ export const FIELD = {
   approvalsRequired: 'approvals_required',
   offlineLogins: 'offline_logins',
   denyReason: 'deny_reason',
+  extendFor: 'extend_for',
 } as const;
 
 export const HOME_TABS = ['overview', 'projects', 'keys', 'approvals', 'settings'] as const;

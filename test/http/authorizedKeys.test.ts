@@ -161,8 +161,12 @@ test('expired keys are not served and their owner is told before and when they e
   expect((await harness.apps[0]!.keyhouse.sweep(new Date(expiresAt - 2 * 3600_000))).keyNotices).toBe(0);
   expect((await harness.apps[0]!.keyhouse.sweep(new Date(expiresAt - 30 * 60_000))).keyNotices).toBe(1);
   expect((await harness.apps[0]!.keyhouse.sweep(new Date(expiresAt - 20 * 60_000))).keyNotices).toBe(0); // told once
+  // (The first message told the owner the key is temporary, with its controls.)
   const soon = harness.slack.calls.find(
-    (c) => c.method === 'chat.postMessage' && c.body.channel === OWNER_ID,
+    (c) =>
+      c.method === 'chat.postMessage' &&
+      c.body.channel === OWNER_ID &&
+      /Your SSH key/.test(String(c.body.text)),
   )!;
   expect(soon.body.text).toMatch(/Your SSH key \*temp\* in \*web\* expires/);
   expect((await harness.apps[0]!.keyhouse.sweep(new Date(expiresAt + 1000))).keyNotices).toBe(1);

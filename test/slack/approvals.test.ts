@@ -29,6 +29,12 @@ afterAll(() => keys.cleanup());
 const say = async (user: string, command: string, text: string, app = 0) =>
   visibleText((await harness.user(user, app).command(command, text)).body);
 
+/** A direct message to the requester about the outcome (not the one sent when the request was filed). */
+const isOutcomeDm = (c: RecordedCall) =>
+  c.method === 'chat.postMessage' &&
+  c.body.channel === 'UALICE' &&
+  !JSON.stringify(c.body.blocks ?? []).includes('request_cancel');
+
 const isCard = (c: RecordedCall) =>
   c.method === 'chat.postMessage' && JSON.stringify(c.body.blocks ?? []).includes('request_approve');
 
@@ -159,9 +165,7 @@ describe('deciding', () => {
     expect(JSON.stringify(updates[0]!.body.blocks)).not.toContain('request_approve');
     const thread = harness.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.body.thread_ts);
     expect(thread).toHaveLength(1);
-    expect(
-      harness.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.body.channel === 'UALICE'),
-    ).toHaveLength(1);
+    expect(harness.slack.calls.filter(isOutcomeDm)).toHaveLength(1);
     expect(await say(OWNER_ID, '/org', 'audit')).toMatch(
       /approved a key request: alice@laptop .* for <@UALICE> in \*web\* _\(approved by <@U[A-Z]+>\)_/,
     );
@@ -176,13 +180,13 @@ describe('deciding', () => {
       await harness.client('UBOB').submitForm(view, { deny_reason: 'use your ed25519 key from the vault' }),
     ).toEqual({});
     await harness.slack.waitFor((c) => c.method === 'chat.update');
-    await harness.slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.channel === 'UALICE');
+    await harness.slack.waitFor(isOutcomeDm);
     expect(await keyCount()).toBe(0);
     expect(visibleText(harness.slack.of('chat.update')[0]!.body)).toMatch(/Denied\* by <@UBOB>/);
-    const dm = harness.slack.calls.find(
-      (c) => c.method === 'chat.postMessage' && c.body.channel === 'UALICE',
-    )!;
-    expect(visibleText(dm.body)).toMatch(/Denied by <@UBOB>.*Reason: use your ed25519 key from the vault/);
+    const dm = harness.slack.calls.find(isOutcomeDm)!;
+    expect(visibleText(dm.body)).toMatch(
+      /<@UBOB> denied your request .*Reason: use your ed25519 key from the vault/,
+    );
     expect(await click('UCAROL', 'request_approve', requestId)).toMatch(/already denied by <@UBOB> on/);
   });
 
@@ -196,9 +200,7 @@ describe('deciding', () => {
       (await harness.apps[0]!.keyhouse.sweep(new Date(Date.now() + 26 * 3600_000))).expiredRequests,
     ).toEqual([]);
     expect(visibleText(harness.slack.of('chat.update')[0]!.body)).toMatch(/Expired\*/);
-    const dm = harness.slack.calls.find(
-      (c) => c.method === 'chat.postMessage' && c.body.channel === 'UALICE',
-    )!;
+    const dm = harness.slack.calls.find(isOutcomeDm)!;
     expect(visibleText(dm.body)).toMatch(/expired without a decision/);
     expect(await click('UBOB', 'request_approve', requestId)).toMatch(/expired/);
     expect(await keyCount()).toBe(0);

@@ -12,6 +12,8 @@ import {
 } from '../render/approvals';
 import { escapeText } from '../render/format';
 import type { Message } from '../render/messages';
+import { renderRequesterOutcome } from '../render/requester';
+import { tellRequesterFiled } from './requester';
 import { actorOf, errorMessage, fieldErrors, inputValue } from './common';
 import { publishHome } from './home';
 
@@ -28,6 +30,7 @@ export async function deliverRequest(
 ): Promise<Message> {
   if (joined) {
     const where = request.cards[0] ? `see <#${request.cards[0].channel}>` : 'the approvers have it';
+    await tellRequesterFiled(client, actor, request, true, where);
     return renderRequestSent(request, true, where);
   }
   const { channel, approvers } = await domain.approvals.approversFor(actor, request.projectId);
@@ -63,6 +66,7 @@ export async function deliverRequest(
     if (attached.status !== 'pending')
       await announceDecision(client, { request: attached, outcome: attached.status });
   }
+  await tellRequesterFiled(client, actor, request, false, where);
   return renderRequestSent(request, false, where);
 }
 
@@ -77,9 +81,12 @@ export async function announceDecision(client: WebClient, result: DecisionResult
     calls.push(client.chat.update({ channel, ts, ...card }));
     if (closed) calls.push(client.chat.postMessage({ channel, thread_ts: ts, ...notice }));
   }
-  if (closed)
+  // A requester who cancelled sees their own message updated instead.
+  if (closed && request.closeReason !== 'cancelled') {
+    const outcome = renderRequesterOutcome(request);
     for (const requester of request.requesters)
-      calls.push(client.chat.postMessage({ channel: requester, ...notice }));
+      calls.push(client.chat.postMessage({ channel: requester, ...outcome }));
+  }
   // Each is best effort: a deleted card or a closed DM must not hide the others.
   await Promise.allSettled(calls);
 }
@@ -111,6 +118,10 @@ export function registerApprovals(app: App, domain: Domain, publicUrl: string): 
           });
         } else if (result.outcome === 'expired') {
           await tellClicker(body, respond, client, { text: 'This request had expired; nothing was added.' });
+        } else if (result.outcome === 'withdrawn' && result.request.closeReason === 'key_removed') {
+          await tellClicker(body, respond, client, {
+            text: 'Nothing was changed: the key this request asked more time for has been removed, so the request is closed.',
+          });
         } else if (result.outcome === 'withdrawn') {
           const { request } = result;
           await tellClicker(body, respond, client, {

@@ -5,6 +5,7 @@ import { registerApprovals } from './approvals';
 import { registerCommands } from './commands';
 import { guardPrivateKeys } from './common';
 import { registerHome } from './home';
+import { registerRequester } from './requester';
 import { registerTokens } from './tokens';
 import { registerViews } from './views';
 import { withStorageBudget } from '../../store/budget';
@@ -23,5 +24,6 @@ export function registerListeners(app: App, domain: Domain, publicUrl: string): 
   registerActions(app, domain, publicUrl);
   registerHome(app, domain, publicUrl);
   registerApprovals(app, domain, publicUrl);
+  registerRequester(app, domain);
   registerTokens(app, domain);
 }

@@ -21,7 +21,9 @@ function outcomeLine(request: KeyRequest): string {
         ? `:hourglass_flowing_sand: *Waiting* — ${request.approvals.length} of ${request.required} approvals${approvers ? `: ${approvers}` : ''}`
         : ':hourglass_flowing_sand: *Waiting for a decision*';
     case 'approved':
-      return `:white_check_mark: *Approved* by ${approvers} ${when(request.decidedAt ?? request.createdAt)} — the key is in the project.`;
+      return request.extension
+        ? `:white_check_mark: *Approved* by ${approvers} ${when(request.decidedAt ?? request.createdAt)} — the key now expires ${when(request.key.expiresAt ?? request.createdAt)}.`
+        : `:white_check_mark: *Approved* by ${approvers} ${when(request.decidedAt ?? request.createdAt)} — the key is in the project.`;
     case 'denied':
       return (
         `:x: *Denied* by ${user(request.decidedBy ?? '')} ${when(request.decidedAt ?? request.createdAt)}` +
@@ -30,15 +32,24 @@ function outcomeLine(request: KeyRequest): string {
     case 'expired':
       return `:hourglass: *Expired* ${when(request.expiresAt)} without a decision.`;
     case 'withdrawn':
-      return `:no_entry: *Closed* ${when(request.decidedAt ?? request.createdAt)} without a decision: ${REQUESTER_GONE} to the project. Nothing was added.`;
+      return `:no_entry: *${request.closeReason === 'cancelled' ? 'Cancelled' : 'Closed'}* ${when(request.decidedAt ?? request.createdAt)} ${withdrawnWhy(request)}`;
   }
 }
 
+/** Why a request closed undecided, and that nothing changed. */
+function withdrawnWhy(request: KeyRequest): string {
+  if (request.closeReason === 'cancelled')
+    return `by ${user(request.decidedBy ?? '')}, who asked for it. Nothing was changed.`;
+  if (request.closeReason === 'key_removed')
+    return 'without a decision: the key was removed. Nothing was changed.';
+  return `without a decision: ${REQUESTER_GONE} to the project. Nothing was added.`;
+}
+
 export function renderRequestCard(request: KeyRequest): Message {
-  const { key } = request;
+  const { key, extension } = request;
   const requesters = request.requesters.map(user).join(', ');
   const blocks: KnownBlock[] = [
-    header(`SSH key request · ${request.projectName}`),
+    header(`${extension ? 'SSH key extension' : 'SSH key request'} · ${request.projectName}`),
     {
       type: 'section',
       fields: [
@@ -47,7 +58,12 @@ export function renderRequestCard(request: KeyRequest): Message {
         { type: 'mrkdwn', text: `*Key name*\n${clipMrkdwn(escapeText(key.name), 200)}` },
         { type: 'mrkdwn', text: `*Type*\n${key.type} ${key.bits}` },
         { type: 'mrkdwn', text: `*Fingerprint*\n${code(key.fingerprint)}` },
-        { type: 'mrkdwn', text: `*Key expiry*\n${key.expiresAt ? when(key.expiresAt) : 'never'}` },
+        {
+          type: 'mrkdwn',
+          text: extension
+            ? `*More time*\n${escapeText(extension.for)} (expires ${when(extension.previousExpiresAt)})`
+            : `*Key expiry*\n${key.expiresAt ? when(key.expiresAt) : 'never'}`,
+        },
         { type: 'mrkdwn', text: `*Requested*\n${ago(request.createdAt)}` },
         { type: 'mrkdwn', text: `*Request closes*\n${when(request.expiresAt)}` },
       ],
@@ -77,10 +93,15 @@ export function renderRequestCard(request: KeyRequest): Message {
     approved: 'approved',
     denied: 'denied',
     expired: 'expired',
-    withdrawn: `closed, ${REQUESTER_GONE}`,
+    withdrawn:
+      request.closeReason === 'cancelled'
+        ? 'cancelled'
+        : request.closeReason === 'key_removed'
+          ? 'closed, the key was removed'
+          : `closed, ${REQUESTER_GONE}`,
   }[request.status];
   return {
-    text: `SSH key request for ${request.projectName} by ${request.requesters.map((r) => `<@${r}>`).join(', ')}: ${status}`,
+    text: `SSH key ${extension ? 'extension' : 'request'} for ${request.projectName} by ${request.requesters.map((r) => `<@${r}>`).join(', ')}: ${status}`,
     blocks,
   };
 }
@@ -89,10 +110,12 @@ export function renderRequestCard(request: KeyRequest): Message {
 export function renderDecisionNotice(request: KeyRequest): Message {
   const name = `*${escapeText(request.key.name)}* (${code(request.key.fingerprint)}) in *${escapeText(request.projectName)}*`;
   const text = {
-    approved: `:white_check_mark: Approved by ${request.approvals.map((a) => user(a.userId)).join(', ')}: ${name} is now in the project.`,
+    approved: request.extension
+      ? `:white_check_mark: Approved by ${request.approvals.map((a) => user(a.userId)).join(', ')}: ${name} now expires ${when(request.key.expiresAt ?? request.createdAt)}.`
+      : `:white_check_mark: Approved by ${request.approvals.map((a) => user(a.userId)).join(', ')}: ${name} is now in the project.`,
     denied: `:x: Denied by ${user(request.decidedBy ?? '')}: ${name}.${request.denyReason ? ` Reason: ${escapeText(request.denyReason)}` : ''}`,
     expired: `:hourglass: The request for ${name} expired without a decision.`,
-    withdrawn: `:no_entry: The request for ${name} was closed without a decision: ${REQUESTER_GONE} to the project. Nothing was added.`,
+    withdrawn: `:no_entry: The request for ${name} was ${request.closeReason === 'cancelled' ? 'cancelled' : 'closed'} ${withdrawnWhy(request)}`,
     pending: `${request.approvals.length} of ${request.required} approvals for ${name}.`,
   }[request.status];
   return { text, blocks: [section(text)] };

@@ -1,0 +1,300 @@
+import type { Domain } from '../../src/domain';
+import type { RecordedCall } from '../helpers/fakeSlack';
+import { startHarness, OWNER_ID, type Harness } from '../helpers/harness';
+import { KeyFactory } from '../helpers/sshKeygen';
+import { visibleText } from '../helpers/slackUser';
+
+/**
+ * What a requester controls, through the real app: Cancel request on their filed request, and I'm done
+ * and Extend on their temporary keys. alice is a member, bob an admin, dave a viewer.
+ */
+const keys = new KeyFactory();
+let harness: Harness;
+let domain: Domain;
+let projectId: string;
+const owner = { teamId: 'T0001', userId: OWNER_ID };
+
+beforeEach(async () => {
+  harness = await startHarness();
+  domain = harness.apps[0]!.keyhouse.domain;
+  projectId = (await domain.projects.create(owner, 'web')).id;
+  await domain.projects.grant(owner, 'web', 'UALICE', 'member');
+  await domain.projects.grant(owner, 'web', 'UBOB', 'admin');
+  await domain.projects.grant(owner, 'web', 'UDAVE', 'viewer');
+  await say(OWNER_ID, '/project', 'channel web <#C0APPROVE|approvals>');
+});
+afterEach(() => harness.stop());
+afterAll(() => keys.cleanup());
+
+const say = async (user: string, command: string, text: string) =>
+  visibleText((await harness.user(user).command(command, text)).body);
+
+const isCard = (c: RecordedCall) =>
+  c.method === 'chat.postMessage' && JSON.stringify(c.body.blocks ?? []).includes('request_approve');
+const valueOf = (call: RecordedCall, actionId: string): string => {
+  const blocks = JSON.stringify(call.body.blocks ?? []);
+  const match = new RegExp(`"action_id":"${actionId}","value":"([^"]+)"`).exec(blocks);
+  if (!match) throw new Error(`no ${actionId} button in ${blocks.slice(0, 300)}`);
+  return match[1]!;
+};
+/** The latest direct message to `user` carrying the button `actionId`, waited for after index `from`. */
+const dmWith = (user: string, actionId: string, from = 0) =>
+  harness.slack.waitFor(
+    (c) =>
+      harness.slack.calls.indexOf(c) >= from &&
+      c.method === 'chat.postMessage' &&
+      c.body.channel === user &&
+      JSON.stringify(c.body.blocks ?? []).includes(`"action_id":"${actionId}"`),
+  );
+
+/** Clicks a button in a direct message; returns what the app answered through the response URL. */
+async function click(user: string, actionId: string, value: string): Promise<RecordedCall | undefined> {
+  const responseUrl = harness.slack.newResponseUrl();
+  await harness.client(user).click(actionId, value, { responseUrl, channelId: `D${user}` });
+  return harness.slack
+    .waitFor((c) => c.method === 'respond' && c.path === new URL(responseUrl).pathname, 2000)
+    .catch(() => undefined);
+}
+
+async function served(): Promise<string> {
+  const { token } = await domain.delivery.createToken(owner, 'web');
+  const response = await fetch(`${harness.apps[0]!.url}/v1/projects/${projectId}/authorized_keys`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+const blob = (line: string) => line.split(' ')[1]!;
+
+describe('Cancel request', () => {
+  test('the requester cancels: withdrawn, card updated, their message replaced; a second click is told', async () => {
+    await say('UALICE', '/sshkey', `add web --reason "deploy" ${keys.generate('ed25519').publicLine}`);
+    const card = await harness.slack.waitFor(isCard);
+    const filed = await dmWith('UALICE', 'request_cancel');
+    expect(visibleText(filed.body)).toMatch(/You asked for the key .* in \*web\* \(posted in <#C0APPROVE>\)/);
+    const requestId = valueOf(filed, 'request_cancel');
+    expect(requestId).toBe(valueOf(card, 'request_approve'));
+
+    const answer = await click('UALICE', 'request_cancel', requestId);
+    expect(answer?.body.replace_original).toBe(true);
+    expect(visibleText(answer!.body)).toMatch(
+      /You cancelled your request for the key .* Nothing was changed/,
+    );
+    const request = await domain.approvals.get(owner, requestId);
+    expect(request).toMatchObject({ status: 'withdrawn', closeReason: 'cancelled', decidedBy: 'UALICE' });
+    expect((await domain.projects.show(owner, 'web')).project.pendingRequests).toEqual([]);
+    const update = await harness.slack.waitFor((c) => c.method === 'chat.update');
+    expect(update.body).toMatchObject({ channel: 'C0APPROVE', ts: request.cards[0]!.ts });
+    expect(visibleText(update.body)).toMatch(/Cancelled\* .* by <@UALICE>, who asked for it/);
+    expect(JSON.stringify(update.body.blocks)).not.toContain('request_approve');
+    expect(await say(OWNER_ID, '/org', 'audit')).toMatch(/<@UALICE> cancelled their key request/);
+
+    const again = await click('UALICE', 'request_cancel', requestId);
+    expect(again?.body.replace_original).toBe(false);
+    expect(visibleText(again!.body)).toMatch(/already cancelled by <@UALICE>|was cancelled by <@UALICE>/);
+    // An approver's late click adds nothing.
+    const late = harness.slack.newResponseUrl();
+    await harness
+      .client('UBOB')
+      .click('request_approve', requestId, { responseUrl: late, channelId: 'C0APPROVE' });
+    const told = await harness.slack.waitFor(
+      (c) => c.method === 'respond' && c.path === new URL(late).pathname,
+    );
+    expect(visibleText(told.body)).toMatch(/cancelled by <@UALICE>.*nothing was added/);
+    expect((await domain.keys.list(owner, 'web')).keys).toEqual([]);
+  });
+
+  test('anyone else is refused and nothing changes', async () => {
+    await say('UALICE', '/sshkey', `add web ${keys.generate('ed25519').publicLine}`);
+    const requestId = valueOf(await dmWith('UALICE', 'request_cancel'), 'request_cancel');
+    for (const user of ['UBOB', OWNER_ID, 'UDAVE']) {
+      const answer = await click(user, 'request_cancel', requestId);
+      expect(visibleText(answer!.body)).toMatch(
+        /Only who asked for it \(<@UALICE>\) can cancel this request\. An approver who does not want it can deny it/,
+      );
+    }
+    expect((await domain.approvals.get(owner, requestId)).status).toBe('pending');
+    expect(harness.slack.of('chat.update')).toHaveLength(0);
+  });
+});
+
+describe("I'm done", () => {
+  test('the owner of a temporary key removes it at once; it is no longer served; a second click says it is gone', async () => {
+    const key = keys.generate('ed25519', { comment: 'bob@oncall' });
+    expect(await say('UBOB', '/sshkey', `add web --expires 8h ${key.publicLine}`)).toMatch(/Added key/);
+    // A temporary key added: its owner gets I'm done and Extend by direct message.
+    const added = await dmWith('UBOB', 'key_done');
+    expect(visibleText(added.body)).toMatch(/Your key \*bob@oncall\* .* in \*web\* is temporary/);
+    expect(JSON.stringify(added.body.blocks)).toContain('"action_id":"key_extend"');
+    expect(await served()).toContain(blob(key.publicLine));
+
+    // Not theirs: refused, and the key stays.
+    const refused = await click('UALICE', 'key_done', valueOf(added, 'key_done'));
+    expect(visibleText(refused!.body)).toMatch(
+      /Only <@UBOB>, who added \*bob@oncall\*, can say they are done/,
+    );
+    expect(await served()).toContain(blob(key.publicLine));
+
+    const done = await click('UBOB', 'key_done', valueOf(added, 'key_done'));
+    expect(done?.body.replace_original).toBe(true);
+    expect(visibleText(done!.body)).toMatch(/Removed your key \*bob@oncall\*/);
+    expect(await served()).not.toContain(blob(key.publicLine));
+    expect((await domain.keys.list(owner, 'web')).keys).toEqual([]);
+    expect(await say(OWNER_ID, '/org', 'audit')).toMatch(/<@UBOB> was done with the key bob@oncall/);
+
+    const again = await click('UBOB', 'key_done', valueOf(added, 'key_done'));
+    expect(again?.body.replace_original).toBe(false);
+    expect(visibleText(again!.body)).toMatch(
+      /That key is already gone from project \*web\*: nothing was removed/,
+    );
+  });
+
+  test('a key approved with an expiry: the approval message carries the controls; the expiry notices too', async () => {
+    const key = keys.generate('ed25519', { comment: 'alice@laptop' });
+    await say('UALICE', '/sshkey', `add web --expires 2h ${key.publicLine}`);
+    const requestId = valueOf(await harness.slack.waitFor(isCard), 'request_approve');
+    await harness.client('UBOB').click('request_approve', requestId, {
+      responseUrl: harness.slack.newResponseUrl(),
+      channelId: 'C0APPROVE',
+    });
+    const approved = await dmWith('UALICE', 'key_done');
+    expect(visibleText(approved.body)).toMatch(
+      /Approved by <@UBOB>: \*alice@laptop\* .* is now in the project until/,
+    );
+    const stored = (await domain.keys.list(owner, 'web')).keys[0]!;
+    const from = harness.slack.calls.length;
+    await harness.apps[0]!.keyhouse.sweep(new Date(Date.parse(stored.expiresAt!) - 30 * 60_000));
+    const soon = await dmWith('UALICE', 'key_extend', from);
+    expect(visibleText(soon.body)).toMatch(
+      /expires .* \*Extend\* asks for more time, \*I'm done\* removes it now/,
+    );
+    expect(valueOf(soon, 'key_done')).toBe(`${projectId}:${stored.id}`);
+  });
+});
+
+describe('Extend', () => {
+  /** alice's approved temporary key and the message with its controls. */
+  async function approvedKey(expires = '1h') {
+    const key = keys.generate('ed25519', { comment: 'alice@laptop' });
+    await say('UALICE', '/sshkey', `add web --expires ${expires} ${key.publicLine}`);
+    const requestId = valueOf(await harness.slack.waitFor(isCard), 'request_approve');
+    await harness.client('UBOB').click('request_approve', requestId, {
+      responseUrl: harness.slack.newResponseUrl(),
+      channelId: 'C0APPROVE',
+    });
+    const message = await dmWith('UALICE', 'key_extend');
+    return { key, message, stored: (await domain.keys.list(owner, 'web')).keys[0]! };
+  }
+
+  test('files a request that, once approved, moves the expiry', async () => {
+    const { key, message, stored } = await approvedKey('1h');
+    const from = harness.slack.calls.length;
+    await click('UALICE', 'key_extend', valueOf(message, 'key_extend'));
+    const opened = await harness.slack.waitFor(
+      (c) => c.method === 'views.open' && harness.slack.calls.indexOf(c) >= from,
+    );
+    const view = opened.body.view as Record<string, unknown>;
+    expect(visibleText({ view })).toMatch(
+      /More time for \*alice@laptop\*.*An approver of the project decides/s,
+    );
+
+    // Nothing chosen: told on the field, nothing filed.
+    expect(await harness.client('UALICE').submitForm(view, {})).toEqual({
+      response_action: 'errors',
+      errors: { extend_for: expect.stringMatching(/Choose how much more time you need: 1h, 8h, 3d/) },
+    });
+    expect(
+      await harness
+        .client('UALICE')
+        .submitForm(view, { extend_for: { selected: '8h' }, reason: 'incident runs long' }),
+    ).toEqual({});
+    const card = await harness.slack.waitFor((c) => isCard(c) && harness.slack.calls.indexOf(c) >= from);
+    expect(visibleText(card.body)).toMatch(/SSH key extension · web/);
+    expect(visibleText(card.body)).toMatch(/More time\*\n8h \(expires/);
+    expect(visibleText(card.body)).toContain('incident runs long');
+    const filed = await dmWith('UALICE', 'request_cancel', from);
+    expect(visibleText(filed.body)).toMatch(/You asked for 8h more on \*alice@laptop\*/);
+    // Nothing moved yet.
+    expect((await domain.keys.list(owner, 'web')).keys[0]!.expiresAt).toBe(stored.expiresAt);
+
+    // Asking again while it waits is refused.
+    const again = await harness.client('UALICE').submitForm(view, { extend_for: { selected: '3d' } });
+    expect(again).toMatchObject({
+      errors: { extend_for: expect.stringMatching(/already asked for more time/) },
+    });
+
+    const requestId = valueOf(card, 'request_approve');
+    await harness.client('UBOB').click('request_approve', requestId, {
+      responseUrl: harness.slack.newResponseUrl(),
+      channelId: 'C0APPROVE',
+    });
+    const told = await harness.slack.waitFor(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        c.body.channel === 'UALICE' &&
+        /gave you 8h more/.test(visibleText(c.body)),
+    );
+    expect(JSON.stringify(told.body.blocks)).toContain('"action_id":"key_done"');
+    const after = (await domain.keys.list(owner, 'web')).keys[0]!;
+    expect(after.id).toBe(stored.id);
+    expect(Date.parse(after.expiresAt!) - Date.parse(stored.expiresAt!)).toBe(8 * 3600_000);
+    expect(await served()).toContain(blob(key.publicLine));
+    expect(await say(OWNER_ID, '/org', 'audit')).toMatch(/asked for more time on the key alice@laptop/);
+  });
+
+  test('only its owner may extend a key, a viewer cannot ask, and refusals change nothing', async () => {
+    const { message } = await approvedKey();
+    const other = await click('UBOB', 'key_extend', valueOf(message, 'key_extend'));
+    expect(visibleText(other!.body)).toMatch(
+      /Only <@UALICE>, who added \*alice@laptop\*, can ask for more time on it/,
+    );
+    await domain.projects.grant(owner, 'web', 'UALICE', 'viewer');
+    const viewer = await click('UALICE', 'key_extend', valueOf(message, 'key_extend'));
+    expect(visibleText(viewer!.body)).toMatch(
+      /Requesting a key needs the \*member\* role on project \*web\*/,
+    );
+    expect(harness.slack.of('views.open')).toHaveLength(0);
+  });
+
+  test("an admin's own temporary key is extended at once", async () => {
+    const key = keys.generate('ed25519', { comment: 'bob@oncall' });
+    await say('UBOB', '/sshkey', `add web --expires 1h ${key.publicLine}`);
+    const added = await dmWith('UBOB', 'key_extend');
+    const before = (await domain.keys.list(owner, 'web')).keys[0]!;
+    await click('UBOB', 'key_extend', valueOf(added, 'key_extend'));
+    const opened = await harness.slack.waitFor((c) => c.method === 'views.open');
+    const view = opened.body.view as Record<string, unknown>;
+    expect(visibleText({ view })).toMatch(/yours is extended at once/);
+    expect(await harness.client('UBOB').submitForm(view, { extend_for: { selected: '1h' } })).toEqual({});
+    await harness.slack.waitFor(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        c.body.channel === 'UBOB' &&
+        /now expires/.test(visibleText(c.body)),
+    );
+    const after = (await domain.keys.list(owner, 'web')).keys[0]!;
+    expect(Date.parse(after.expiresAt!) - Date.parse(before.expiresAt!)).toBe(3600_000);
+    expect(harness.slack.calls.filter(isCard)).toHaveLength(0);
+  });
+
+  test("I'm done while an extension waits closes the extension; its card says so", async () => {
+    const { message } = await approvedKey();
+    const from = harness.slack.calls.length;
+    await click('UALICE', 'key_extend', valueOf(message, 'key_extend'));
+    const opened = await harness.slack.waitFor((c) => c.method === 'views.open');
+    await harness
+      .client('UALICE')
+      .submitForm(opened.body.view as Record<string, unknown>, { extend_for: { selected: '1h' } });
+    const card = await harness.slack.waitFor((c) => isCard(c) && harness.slack.calls.indexOf(c) >= from);
+    const done = await click('UALICE', 'key_done', valueOf(message, 'key_done'));
+    expect(visibleText(done!.body)).toMatch(
+      /Removed your key .* Your pending request for more time on it is closed/,
+    );
+    const requestId = valueOf(card, 'request_approve');
+    const { ts } = (await domain.approvals.get(owner, requestId)).cards[0]!;
+    const update = await harness.slack.waitFor((c) => c.method === 'chat.update' && c.body.ts === ts);
+    expect(visibleText(update.body)).toMatch(/Closed\* .* the key was removed/);
+    expect((await domain.approvals.get(owner, requestId)).status).toBe('withdrawn');
+  });
+});
