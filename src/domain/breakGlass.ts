@@ -250,6 +250,13 @@ export class BreakGlassService {
     this.workspaces.afterCommit('adding a key to the expiry index', () =>
       this.delivery.trackExpiry(actor.teamId, added.project.id, added.key),
     );
+    // Its owner gets the key's controls (I'm done, Extend) by direct message.
+    this.workspaces.events.temporaryKeyAdded({
+      teamId: actor.teamId,
+      projectId: added.project.id,
+      projectName: added.project.name,
+      key: added.key,
+    });
     this.workspaces.afterCommit('adding a break-glass key to the review index', () =>
       this.updateIndex((index) => {
         if (!index.keys.some((k) => k.id === added.key.id)) {

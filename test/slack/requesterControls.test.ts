@@ -56,6 +56,13 @@ async function click(user: string, actionId: string, value: string): Promise<Rec
     .catch(() => undefined);
 }
 
+/** Clicks Extend, which opens a form (answered through views.open, not the response URL). */
+const openForm = (user: string, value: string) =>
+  harness.client(user).click('key_extend', value, {
+    responseUrl: harness.slack.newResponseUrl(),
+    channelId: `D${user}`,
+  });
+
 async function served(): Promise<string> {
   const { token } = await domain.delivery.createToken(owner, 'web');
   const response = await fetch(`${harness.apps[0]!.url}/v1/projects/${projectId}/authorized_keys`, {
@@ -190,7 +197,7 @@ describe('Extend', () => {
   test('files a request that, once approved, moves the expiry', async () => {
     const { key, message, stored } = await approvedKey('1h');
     const from = harness.slack.calls.length;
-    await click('UALICE', 'key_extend', valueOf(message, 'key_extend'));
+    await openForm('UALICE', valueOf(message, 'key_extend'));
     const opened = await harness.slack.waitFor(
       (c) => c.method === 'views.open' && harness.slack.calls.indexOf(c) >= from,
     );
@@ -257,12 +264,46 @@ describe('Extend', () => {
     expect(harness.slack.of('views.open')).toHaveLength(0);
   });
 
+  test("more time stays within the project's max-key-lifetime for whoever is not an admin", async () => {
+    await domain.projects.updateSettings(owner, 'web', { maxKeyLifetime: '8h' });
+    const { message, stored } = await approvedKey('1h');
+    const from = harness.slack.calls.length;
+    await openForm('UALICE', valueOf(message, 'key_extend'));
+    const opened = await harness.slack.waitFor(
+      (c) => c.method === 'views.open' && harness.slack.calls.indexOf(c) >= from,
+    );
+    const view = opened.body.view as Record<string, unknown>;
+    expect(await harness.client('UALICE').submitForm(view, { extend_for: { selected: '3d' } })).toEqual({
+      response_action: 'errors',
+      errors: {
+        extend_for: expect.stringMatching(
+          /may last at most 8h from now \(its max-key-lifetime\).*Choose a shorter time/,
+        ),
+      },
+    });
+    expect(harness.slack.calls.slice(from).filter(isCard)).toHaveLength(0);
+    expect(await harness.client('UALICE').submitForm(view, { extend_for: { selected: '1h' } })).toEqual({});
+    const card = await harness.slack.waitFor((c) => isCard(c) && harness.slack.calls.indexOf(c) >= from);
+    await harness.client('UBOB').click('request_approve', valueOf(card, 'request_approve'), {
+      responseUrl: harness.slack.newResponseUrl(),
+      channelId: 'C0APPROVE',
+    });
+    await harness.slack.waitFor(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        c.body.channel === 'UALICE' &&
+        /gave you 1h more/.test(visibleText(c.body)),
+    );
+    const after = (await domain.keys.list(owner, 'web')).keys[0]!;
+    expect(Date.parse(after.expiresAt!) - Date.parse(stored.expiresAt!)).toBe(3600_000);
+  });
+
   test("an admin's own temporary key is extended at once", async () => {
     const key = keys.generate('ed25519', { comment: 'bob@oncall' });
     await say('UBOB', '/sshkey', `add web --expires 1h ${key.publicLine}`);
     const added = await dmWith('UBOB', 'key_extend');
     const before = (await domain.keys.list(owner, 'web')).keys[0]!;
-    await click('UBOB', 'key_extend', valueOf(added, 'key_extend'));
+    await openForm('UBOB', valueOf(added, 'key_extend'));
     const opened = await harness.slack.waitFor((c) => c.method === 'views.open');
     const view = opened.body.view as Record<string, unknown>;
     expect(visibleText({ view })).toMatch(/yours is extended at once/);
@@ -281,7 +322,7 @@ describe('Extend', () => {
   test("I'm done while an extension waits closes the extension; its card says so", async () => {
     const { message } = await approvedKey();
     const from = harness.slack.calls.length;
-    await click('UALICE', 'key_extend', valueOf(message, 'key_extend'));
+    await openForm('UALICE', valueOf(message, 'key_extend'));
     const opened = await harness.slack.waitFor((c) => c.method === 'views.open');
     await harness
       .client('UALICE')
