@@ -87,7 +87,8 @@ const NOTES: Record<CommandName, string> = {
     'Resource types: `instance`, `private-network`, `kubernetes-cluster`, `flexible-ip`, `load-balancer`, `database`, `object-bucket`.',
   sshkey:
     'Accepted: `ssh-ed25519`, `ecdsa-sha2-nistp256/384/521`, `ssh-rsa` (2048 bits or more) and security keys (`sk-…`), ' +
-    'as an OpenSSH line, an RFC 4716 block or a PEM public key, bare or pasted as code (in backticks or a ``` block).',
+    'as an OpenSSH line, an RFC 4716 block or a PEM public key, bare or pasted as code (in backticks or a ``` block). ' +
+    "You hear by direct message when your request is filed (with Cancel request), reminded and decided; a temporary key's messages have I'm done (remove it now) and Extend (ask for more time).",
 };
 
 export function renderHelp(command: CommandName): { text: string; blocks: KnownBlock[] } {
