@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { parseDuration } from './domain/expiry';
 import { MAX_REGISTRATIONS_PER_TOKEN_PER_MINUTE } from './domain/limits';
+
+/** The install scripts on the dashboard hold the URL and must each fit one Slack text whole. */
+export const MAX_PUBLIC_URL_LENGTH = 200;
 import { documentKeys } from './domain/workspaces';
 
 /** Settings from the environment (and `.env`). A bad or missing one stops start-up with one line naming it. */
@@ -64,9 +67,14 @@ const schema = z
         .default(3000),
     ),
     PUBLIC_URL: optional(
-      z.url({
-        error: 'must be the URL instances use to reach Keyhouse, such as https://keyhouse.example.com',
-      }),
+      z
+        .url({
+          error: 'must be the URL instances use to reach Keyhouse, such as https://keyhouse.example.com',
+        })
+        .max(
+          MAX_PUBLIC_URL_LENGTH,
+          `must be at most ${MAX_PUBLIC_URL_LENGTH} characters (it is written into install scripts shown in Slack)`,
+        ),
     ),
     REDIS_URL: optional(z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')),
     DATA_DIR: z.preprocess(blankAsUnset, z.string().default('./data')),

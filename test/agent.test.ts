@@ -255,3 +255,21 @@ test('under offline-logins strict, nobody logs in while Keyhouse is out of reach
   network = 'up';
   expect(await sshd.login(alice)).toBe(true);
 });
+
+test('a login spray that gets the machine rate-limited does not lock out a strict project, for a bounded time', async () => {
+  await harness.user(OWNER_ID).command('/project', 'set fleet offline-logins strict');
+  expect(await sshd.login(alice)).toBe(true); // a strict set is fetched and cached
+  // Keyhouse answers 429: this machine (or its project) asked too often.
+  network = () => ({ status: 429, body: 'too many requests from this address: try again in 60 s\n' });
+  expect(await sshd.login(alice)).toBe(true); // the set fetched moments ago still counts
+  expect(await sshd.login(mallory)).toBe(false);
+  // Two minutes later (the cache's own record of when it fetched, moved back): no longer.
+  const cached = join(cacheDir, `${projectId}.set`);
+  const text = readFileSync(cached, 'utf8');
+  const fetched = Number(/^fetched=(\d+) /.exec(text)![1]);
+  writeFileSync(cached, text.replace(/^fetched=\d+ /, `fetched=${fetched - 121} `));
+  expect(await sshd.login(alice)).toBe(false);
+  network = 'up';
+  expect(await sshd.login(alice)).toBe(true);
+  await harness.user(OWNER_ID).command('/project', 'set fleet offline-logins 24h');
+});

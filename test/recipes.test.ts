@@ -1,5 +1,14 @@
-import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import {
   cloudInitConfig,
@@ -26,6 +35,11 @@ const yaml = require('js-yaml') as { load(text: string): unknown };
  * sshd_config: a project key logs in, another does not.
  */
 const NOBODY = 65534;
+/** The system user the recipe creates for the agent (its uid and gid, once a recipe has run). */
+const agentUser = () => {
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'keyhouse'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
+};
 const keys = new KeyFactory();
 const alice = keys.generate('ed25519', { comment: 'alice' });
 const mallory = keys.generate('ed25519', { comment: 'mallory' });
@@ -112,10 +126,13 @@ async function sshdFrom(box: Sandbox): Promise<Sshd> {
   const command = lines
     .find((l) => l.startsWith('AuthorizedKeysCommand '))!
     .slice('AuthorizedKeysCommand '.length);
-  expect(lines.slice(0, 2)).toEqual([`AuthorizedKeysCommand ${command}`, 'AuthorizedKeysCommandUser nobody']);
+  expect(lines.slice(0, 2)).toEqual([
+    `AuthorizedKeysCommand ${command}`,
+    'AuthorizedKeysCommandUser keyhouse',
+  ]);
   const dir = mkdtempSync('/run/keyhouse-recipe-sshd-');
   chmodSync(dir, 0o755);
-  const sshd = await startSshd(dir, command);
+  const sshd = await startSshd(dir, command, 'keyhouse');
   cleanup.push(() => {
     sshd.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -156,6 +173,7 @@ test('the dashboard shows the same recipes, with this deployment and project fil
   const script = dashboard[0]!;
   expect(script.startsWith('#!/bin/sh\n')).toBe(true);
   expect(script).not.toContain('root:nobody');
+  expect(script).not.toMatch(/\bnobody\b|nogroup/); // the agent has a user of its own
   // The token is only ever handled by shell builtins (case, printf): it is on no command line.
   for (const line of script
     .split('\n')
@@ -184,8 +202,10 @@ test.each([
     expect(mode(box.at('/usr/local/bin/keyhouse-keys'))).toEqual({ uid: 0, gid: 0, mode: '755' });
     expect(mode(box.at('/etc/keyhouse/allowed_signers'))).toEqual({ uid: 0, gid: 0, mode: '644' });
     expect(mode(box.at('/etc/keyhouse/agent.conf'))).toEqual({ uid: 0, gid: 0, mode: '644' });
-    expect(mode(box.at('/etc/keyhouse/token'))).toEqual({ uid: 0, gid: NOBODY, mode: '640' });
-    expect(mode(box.at('/var/cache/keyhouse'))).toEqual({ uid: NOBODY, gid: NOBODY, mode: '700' });
+    const { uid, gid } = agentUser();
+    expect(uid).toBeGreaterThan(0);
+    expect(mode(box.at('/etc/keyhouse/token'))).toEqual({ uid: 0, gid, mode: '640' });
+    expect(mode(box.at('/var/cache/keyhouse'))).toEqual({ uid, gid, mode: '700' });
     expect(readFileSync(box.at('/etc/keyhouse/token'), 'utf8')).toBe(`${token}\n`);
     expect(readFileSync(box.at('/usr/local/bin/keyhouse-keys'), 'utf8')).toBe(
       readFileSync(join(__dirname, '..', 'contrib', 'keyhouse-keys'), 'utf8'),
@@ -204,6 +224,29 @@ test.each([
   },
   60_000,
 );
+
+test('run over an earlier install that ran the agent as nobody, the script moves it to its own user', async () => {
+  const box = sandbox();
+  const command = `AuthorizedKeysCommand ${box.at('/usr/local/bin')}/keyhouse-keys -c ${box.at('/etc/keyhouse')}/agent.conf %u`;
+  writeFileSync(
+    box.at('/etc/ssh/sshd_config'),
+    `${command}\nAuthorizedKeysCommandUser nobody\n# the machine's own settings\nPasswordAuthentication no\n`,
+  );
+  mkdirSync(box.at('/var/cache/keyhouse'), { mode: 0o700 });
+  writeFileSync(box.at(`/var/cache/keyhouse/${projectId}.set`), 'an earlier cache\n', { mode: 0o600 });
+  chownSync(box.at('/var/cache/keyhouse'), NOBODY, NOBODY);
+  chownSync(box.at(`/var/cache/keyhouse/${projectId}.set`), NOBODY, NOBODY);
+
+  expect(await box.run(dashboard[0]!)).toEqual({ code: 0, stderr: '' });
+  const config = readFileSync(box.at('/etc/ssh/sshd_config'), 'utf8');
+  expect(config).toBe(
+    `${command}\nAuthorizedKeysCommandUser keyhouse\n# the machine's own settings\nPasswordAuthentication no\n`,
+  );
+  const { uid } = agentUser();
+  expect(statSync(box.at(`/var/cache/keyhouse/${projectId}.set`)).uid).toBe(uid);
+  const sshd = await sshdFrom(box);
+  expect(await sshd.login(alice)).toBe(true);
+}, 60_000);
 
 test('without a token the script stops before writing anything', async () => {
   const box = sandbox();

@@ -3,7 +3,9 @@
  * deployment's public URL and the project's ID) and in the README (with the placeholders below).
  * It installs the keyhouse-keys agent (GET /v1/agent) as sshd's AuthorizedKeysCommand, with the
  * deployment's signing key (GET /v1/signing-key), its config, the token and the agent's cache. The
- * token comes from `KEYHOUSE_TOKEN` and is written by a shell builtin: it is on no command line.
+ * token comes from `KEYHOUSE_TOKEN` and is written by a shell builtin: it is on no command line. The
+ * agent runs as `keyhouse`, a system user the install creates, so no other daemon reads the token or
+ * writes the cache.
  */
 
 export const RECIPE_PLACEHOLDERS = { publicUrl: 'https://keyhouse.example.com', projectId: '<project-id>' };
@@ -31,6 +33,8 @@ function installSteps(publicUrl: string, projectId: string): string[] {
     `PROJECT_ID=${shellQuote(projectId)}`,
     "case ${KEYHOUSE_TOKEN:-} in khk_?*) ;; *) echo 'KEYHOUSE_TOKEN: set it to the project token (khk_..., from your secret store)' >&2; exit 1 ;; esac",
     'umask 022',
+    '# The agent runs as keyhouse, a system user with no other role (as sshd_config(5) advises).',
+    'id -u keyhouse >/dev/null 2>&1 || useradd -r -U -M -d /nonexistent -s /usr/sbin/nologin keyhouse',
     `install -d -o root -g root -m 0755 ${etc}`,
     '# The agent (root, 0755) and the signing key it checks every key set against (root, 0644).',
     `curl -fsS "$KEYHOUSE_URL/v1/agent" -o ${bin}/keyhouse-keys.new`,
@@ -41,13 +45,13 @@ function installSteps(publicUrl: string, projectId: string): string[] {
     `mv -f ${etc}/allowed_signers.new ${etc}/allowed_signers`,
     `printf '%s\\n' "KEYHOUSE_URL=$KEYHOUSE_URL" "PROJECT_ID=$PROJECT_ID" 'TOKEN_FILE=${etc}/token' 'ALLOWED_SIGNERS=${etc}/allowed_signers' 'CACHE_DIR=${cache}' > ${etc}/agent.conf`,
     `chown root:root ${etc}/agent.conf && chmod 0644 ${etc}/agent.conf`,
-    "# The token: readable by root and nobody's group (nogroup) only; printf is a shell builtin.",
+    '# The token: readable by root and the keyhouse group only; printf is a shell builtin.',
     `(umask 077 && printf '%s\\n' "$KEYHOUSE_TOKEN" > ${etc}/token.new)`,
-    `chown root:nogroup ${etc}/token.new && chmod 0640 ${etc}/token.new`,
+    `chown root:keyhouse ${etc}/token.new && chmod 0640 ${etc}/token.new`,
     `mv -f ${etc}/token.new ${etc}/token`,
-    `install -d -o nobody -g nogroup -m 0700 ${cache}`,
-    '# sshd takes the first value it reads for each keyword: the two lines go first in sshd_config.',
-    `grep -q '^AuthorizedKeysCommand ${bin}/keyhouse-keys ' ${sshdConfig} || { printf '%s\\n' '${command}' 'AuthorizedKeysCommandUser nobody' | cat - ${sshdConfig} > ${sshdConfig}.keyhouse && cat ${sshdConfig}.keyhouse > ${sshdConfig} && rm -f ${sshdConfig}.keyhouse; }`,
+    `install -d -o keyhouse -g keyhouse -m 0700 ${cache} && chown -R keyhouse:keyhouse ${cache}`,
+    '# sshd keeps the first value of each keyword: the two lines go first, replacing earlier ones.',
+    `{ printf '%s\\n' '${command}' 'AuthorizedKeysCommandUser keyhouse'; awk -v k='AuthorizedKeysCommand ${bin}/keyhouse-keys ' 'index($0,k)==1{m=1;next} m&&$1=="AuthorizedKeysCommandUser"{m=0;next} {m=0;print}' ${sshdConfig}; } > ${sshdConfig}.keyhouse && cat ${sshdConfig}.keyhouse > ${sshdConfig} && rm -f ${sshdConfig}.keyhouse`,
     RELOAD_SSHD,
   ];
 }

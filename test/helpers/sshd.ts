@@ -24,10 +24,10 @@ export interface Sshd {
 }
 
 /**
- * Starts sshd with `AuthorizedKeysCommand <command>` run as `nobody`. sshd insists that the command and
+ * Starts sshd with `AuthorizedKeysCommand <command>` run as `user`. sshd insists that the command and
  * every directory above it belong to root and are not writable by others: `dir` must be such a place.
  */
-export async function startSshd(dir: string, command: string): Promise<Sshd> {
+export async function startSshd(dir: string, command: string, user = 'nobody'): Promise<Sshd> {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (.ci/run does)`);
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const hostKey = join(dir, 'host_ed25519');
@@ -47,7 +47,7 @@ export async function startSshd(dir: string, command: string): Promise<Sshd> {
       `PidFile ${join(dir, 'sshd.pid')}`,
       'AuthorizedKeysFile none',
       `AuthorizedKeysCommand ${command}`,
-      'AuthorizedKeysCommandUser nobody',
+      `AuthorizedKeysCommandUser ${user}`,
       'PermitRootLogin prohibit-password',
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',

@@ -6,6 +6,10 @@ import { activityLine } from '../../src/slack/render/activity';
 import { renderDashboard } from '../../src/slack/render/dashboard';
 import { renderHome } from '../../src/slack/render/home';
 import { renderRequestCard } from '../../src/slack/render/approvals';
+import { renderRecipes } from '../../src/slack/render/delivery';
+import { cloudInitConfig, installScript } from '../../src/domain/recipes';
+import { MAX_PUBLIC_URL_LENGTH } from '../../src/config';
+import { lintCall } from '../helpers/slackLint';
 import { clipMrkdwn, fitLines, packLines } from '../../src/slack/render/limits';
 import {
   renderAudit,
@@ -152,6 +156,25 @@ test('a dashboard of 5,000 keys, 5,000 resources and 1,000 members fits one mess
   expect(message.blocks!.at(-1)!.type).toBe('actions');
   // User text is escaped: a description cannot forge mentions or links.
   expect(text).toContain('&lt;d&gt;&amp;');
+});
+
+test('with the longest PUBLIC_URL allowed, the recipes are shown whole, never clipped', () => {
+  const publicUrl = `https://${'k'.repeat(MAX_PUBLIC_URL_LENGTH - 'https://.example.com'.length)}.example.com`;
+  expect(publicUrl).toHaveLength(MAX_PUBLIC_URL_LENGTH);
+  const blocks = renderRecipes(publicUrl, '096e166a-6775-43ba-8cd5-efefaf14b94e');
+  expectWithin(blocks, 4);
+  expect(lintCall('chat.postMessage', { channel: 'C1', text: 'recipes', blocks })).toEqual([]);
+  const scripts = blocks.flatMap((block) =>
+    block.type === 'section' && block.text
+      ? [...block.text.text.matchAll(/```([\s\S]*?)```/g)].map((m) =>
+          m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'),
+        )
+      : [],
+  );
+  expect(scripts).toEqual([
+    installScript(publicUrl, '096e166a-6775-43ba-8cd5-efefaf14b94e').trimEnd(),
+    cloudInitConfig(publicUrl, '096e166a-6775-43ba-8cd5-efefaf14b94e').trimEnd(),
+  ]);
 });
 
 test('App Home tabs stay within 100 blocks for 1,000 projects and 5,000 keys', () => {

@@ -9,7 +9,7 @@ import type { CheckIn, DeliveryToken, Project } from '../../domain/model';
 import { cloudInitConfig, installScript } from '../../domain/recipes';
 import { ACTION } from '../ids';
 import { button, code, escapeText, plural, section, user, when } from './format';
-import { fitLines } from './limits';
+import { fitLines, LIMITS } from './limits';
 import type { Message } from './messages';
 
 /** Key delivery as users see it: tokens, instances' check-ins, and the recipes that connect instances. */
@@ -140,16 +140,22 @@ export function renderInstances(
 export function renderRecipes(publicUrl: string, projectId: string): KnownBlock[] {
   // Inside a code block Slack applies no formatting, but &, < and > are still entities.
   const block = (text: string) => `\`\`\`${escapeText(text.trimEnd())}\`\`\``;
+  // A script is never clipped (a cut script breaks as copied): its lead-in moves to a block of its own
+  // when both do not fit in one (PUBLIC_URL is bounded so that a script alone always fits).
+  const withLead = (lead: string, script: string): KnownBlock[] =>
+    lead.length + 1 + script.length <= LIMITS.sectionText
+      ? [section(`${lead}\n${script}`)]
+      : [section(lead), section(script)];
   return [
-    section(
+    ...withLead(
       `*Connect instances* — on each, as root, with \`KEYHOUSE_TOKEN\` set to a token of this project ` +
         `(${code('/project token')}; keep it in your secret store). It installs the keyhouse-keys agent as sshd's ` +
-        `AuthorizedKeysCommand; the token is readable by root and \`nobody\`'s group only.\n` +
-        block(installScript(publicUrl, projectId)),
+        `AuthorizedKeysCommand; it runs as the system user \`keyhouse\`, the only one besides root that can read the token.`,
+      block(installScript(publicUrl, projectId)),
     ),
-    section(
-      `At first boot, with cloud-init (fill in the token when you render the user-data):\n` +
-        block(cloudInitConfig(publicUrl, projectId)),
+    ...withLead(
+      `At first boot, with cloud-init (fill in the token when you render the user-data):`,
+      block(cloudInitConfig(publicUrl, projectId)),
     ),
   ];
 }
