@@ -218,7 +218,7 @@ describe('Extend', () => {
     ).toEqual({});
     const card = await harness.slack.waitFor((c) => isCard(c) && harness.slack.calls.indexOf(c) >= from);
     expect(visibleText(card.body)).toMatch(/SSH key extension · web/);
-    expect(visibleText(card.body)).toMatch(/More time\*\n8h \(expires/);
+    expect(visibleText(card.body)).toMatch(/More time\*\n8h for a temporary key \(expires/);
     expect(visibleText(card.body)).toContain('incident runs long');
     const filed = await dmWith('UALICE', 'request_cancel', from);
     expect(visibleText(filed.body)).toMatch(/You asked for 8h more on \*alice@laptop\*/);

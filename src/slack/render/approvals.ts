@@ -61,7 +61,7 @@ export function renderRequestCard(request: KeyRequest): Message {
         {
           type: 'mrkdwn',
           text: extension
-            ? `*More time*\n${escapeText(extension.for)} (expires ${when(extension.previousExpiresAt)})`
+            ? `*More time*\n${escapeText(extension.for)} for a ${extension.breakGlass ? 'break-glass' : 'temporary'} key (expires ${when(extension.previousExpiresAt)})`
             : `*Key expiry*\n${key.expiresAt ? when(key.expiresAt) : 'never'}`,
         },
         { type: 'mrkdwn', text: `*Requested*\n${ago(request.createdAt)}` },
