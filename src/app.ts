@@ -8,6 +8,7 @@ import { createDomain, type Domain } from './domain';
 import type { DocumentStore } from './domain/storage';
 import { createHttpServer, type HttpRoutesOptions } from './http/server';
 import { registerListeners } from './slack/listeners';
+import { onCallMembersFrom } from './slack/onCallGroup';
 import { runSweeps, type SweepResult } from './slack/sweeps';
 import { createDocumentStore } from './store/keyvStore';
 
@@ -137,6 +138,8 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
     reminderAfterMs: config.reminderAfterMs,
     onBackgroundError: (what, error) =>
       logger.warn(`${what} failed, to be repaired later: ${describe(error)}`),
+    // Break-glass asks Slack who is on call, with the bot client made below.
+    onCallMembers: onCallMembersFrom(() => botClient),
   });
   const clientOptions = config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {};
 

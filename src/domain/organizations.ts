@@ -110,7 +110,7 @@ export class OrganizationService {
     const values = allowed[setting];
     if (!values)
       throw invalid(
-        `\`${setting.slice(0, 30)}\` is not a setting. Settings: \`default-role\`, \`project-creators\`.`,
+        `\`${setting.slice(0, 30)}\` is not a setting. Settings: \`default-role\`, \`project-creators\`, \`oncall-group\`.`,
       );
     if (!values.includes(value)) {
       throw invalid(`\`${setting}\` takes ${values.map((v) => `\`${v}\``).join(' or ')}.`);

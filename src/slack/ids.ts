@@ -9,6 +9,9 @@ export const ACTION = {
   homePage: 'home_page',
   addKeyProject: 'project',
   approve: 'request_approve',
+  /** A break-glass key's review card. */
+  breakGlassKeep: 'breakglass_keep',
+  breakGlassRevoke: 'breakglass_revoke',
   /** `/project token <project> revoke --all`: the confirmation's buttons. */
   tokensRevokeAll: 'tokens_revoke_all',
   tokensRevokeCancel: 'tokens_revoke_cancel',
@@ -40,6 +43,11 @@ export const FIELD = {
   approvalsChannel: 'approvals_channel',
   approvalsRequired: 'approvals_required',
   offlineLogins: 'offline_logins',
+  breakGlass: 'break_glass',
+  breakGlassMax: 'break_glass_max',
+  maxKeyLifetime: 'max_key_lifetime',
+  /** The add-key form's choice: an ordinary key, or break-glass. */
+  keyKind: 'key_kind',
   denyReason: 'deny_reason',
   extendFor: 'extend_for',
 } as const;

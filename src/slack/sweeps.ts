@@ -3,6 +3,7 @@ import type { Domain } from '../domain';
 import type { KeyRequest } from '../domain/model';
 import type { Reminder } from '../domain/reminders';
 import { expireRequests } from './listeners/approvals';
+import { reviewOverdueBreakGlass } from './listeners/breakGlass';
 import { sendReminders } from './reminders';
 import { renderKeyExpiryNotice } from './render/requester';
 
@@ -12,6 +13,8 @@ export interface SweepResult {
   /** Reminders this replica claimed and posted. */
   reminders: Reminder[];
   keyNotices: number;
+  /** Break-glass keys this replica found expired unreviewed (their owners told). */
+  unreviewedBreakGlass: number;
 }
 
 /**
@@ -32,5 +35,6 @@ export async function runSweeps(client: WebClient, domain: Domain, now?: Date): 
   const expiredRequests = await expireRequests(client, domain, now);
   const reminders = await sendReminders(client, domain, now);
   const keyNotices = await notifyKeyExpiry(client, domain, now);
-  return { expiredRequests, reminders, keyNotices };
+  const unreviewedBreakGlass = await reviewOverdueBreakGlass(client, domain, now);
+  return { expiredRequests, reminders, keyNotices, unreviewedBreakGlass };
 }

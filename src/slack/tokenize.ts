@@ -6,7 +6,7 @@ import { UsageError } from './commands/usage';
  * with mentions and links as `<@U123|name>`, `<#C123|name>`, `<mailto:a@b|a@b>`. Words may be
  * double-quoted (straight or curly quotes, as Slack clients type them).
  */
-export type TokenKind = 'word' | 'user' | 'channel';
+export type TokenKind = 'word' | 'user' | 'channel' | 'usergroup';
 
 export interface Token {
   kind: TokenKind;
@@ -16,6 +16,13 @@ export interface Token {
   start: number;
   end: number;
   quoted: boolean;
+  /** A user group's handle as Slack sent it (`@oncall`), for the `usergroup` kind. */
+  label?: string;
+}
+
+export interface TokenizeOptions {
+  /** Read user-group mentions (`<!subteam^S…|@oncall>`) as `usergroup` tokens instead of refusing them. */
+  userGroups?: boolean;
 }
 
 const OPEN_QUOTES = new Set(['"', '\u201c', '\u201d']);
@@ -31,11 +38,23 @@ export function decodeSlackText(raw: string): string {
     .replace(/&amp;/g, '&');
 }
 
-function markup(inner: string, start: number, end: number): Token {
+function markup(inner: string, start: number, end: number, options: TokenizeOptions): Token {
   const user = /^@([UW][A-Z0-9]+)(\|.*)?$/.exec(inner);
   if (user) return { kind: 'user', value: user[1] as string, start, end, quoted: false };
   const channel = /^#([CG][A-Z0-9]+)(\|.*)?$/.exec(inner);
   if (channel) return { kind: 'channel', value: channel[1] as string, start, end, quoted: false };
+  const group = options.userGroups ? /^!subteam\^(S[A-Z0-9]+)(?:\|(.*))?$/.exec(inner) : null;
+  if (group) {
+    const label = group[2] ? decodeSlackText(group[2]) : undefined;
+    return {
+      kind: 'usergroup',
+      value: group[1] as string,
+      start,
+      end,
+      quoted: false,
+      ...(label ? { label } : {}),
+    };
+  }
   if (inner.startsWith('!')) {
     throw invalid(
       'Group mentions such as @here or user groups are not accepted here; mention one person, like `@alice`.',
@@ -44,7 +63,7 @@ function markup(inner: string, start: number, end: number): Token {
   return { kind: 'word', value: decodeSlackText(`<${inner}>`), start, end, quoted: false };
 }
 
-export function tokenize(raw: string): Token[] {
+export function tokenize(raw: string, options: TokenizeOptions = {}): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < raw.length) {
@@ -71,7 +90,7 @@ export function tokenize(raw: string): Token[] {
     if (char === '<') {
       const close = raw.indexOf('>', i);
       if (close > i) {
-        tokens.push(markup(raw.slice(i + 1, close), start, close + 1));
+        tokens.push(markup(raw.slice(i + 1, close), start, close + 1, options));
         i = close + 1;
         continue;
       }

@@ -41,6 +41,8 @@ export class FakeSlack {
   private counter = 0;
   /** Methods made to fail, with the Slack error they answer. */
   readonly failures = new Map<string, string>();
+  /** User groups' members by group ID, as `usergroups.users.list` answers them (a test sets them). */
+  readonly userGroups = new Map<string, string[]>();
   private waiters: (() => void)[] = [];
   /** Socket Mode: the app's WebSocket connections, and acks received per envelope. */
   private sockets: WebSocket[] = [];
@@ -108,6 +110,10 @@ export class FakeSlack {
         return { ok: true, user_id: 'UKEYHOUSE', bot_id: 'BKEYHOUSE', team_id: 'T0001', user: 'keyhouse' };
       case 'chat.postMessage':
         return { ok: true, channel: body.channel, ts: `1700000000.${String(this.counter).padStart(6, '0')}` };
+      case 'usergroups.users.list': {
+        const users = this.userGroups.get(String(body.usergroup));
+        return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
+      }
       case 'views.open':
       case 'views.update':
       case 'views.push':

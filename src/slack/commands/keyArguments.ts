@@ -6,8 +6,10 @@ import { decodeSlackText, type Token } from '../tokenize';
  * `/sshkey add <project> [flags] <public key>`, as people type and paste it: flags before or after the
  * project or after the key, the key bare, in backticks, in a ``` code block or in quotes.
  */
-export const ADD_FLAGS = ['name', 'expires', 'reason'] as const;
+export const ADD_FLAGS = ['name', 'expires', 'reason', 'breakglass'] as const;
 export type AddFlag = (typeof ADD_FLAGS)[number];
+/** Flags that take no value: present or not. */
+const SWITCHES: readonly AddFlag[] = ['breakglass'];
 
 const LOOKS_LIKE_KEY = /^(ssh-|ecdsa-|sk-|-----BEGIN|----)/;
 const FLAG = /^--([a-z][a-z-]*)(?:=([\s\S]*))?$/;
@@ -39,6 +41,11 @@ export function parseAddArguments(text: string, tokens: Token[], from: number): 
       throw invalid(`Unknown option ${code(`--${name.slice(0, 30)}`)}. Options: ${options}.`);
     }
     if (flags[name as AddFlag] !== undefined) throw invalid(`\`--${name}\` is given twice: give it once.`);
+    if (SWITCHES.includes(name as AddFlag)) {
+      if (match?.[2] !== undefined) throw invalid(`\`--${name}\` takes no value: give it alone.`);
+      flags[name as AddFlag] = 'yes';
+      return i + 1;
+    }
     if (match?.[2] !== undefined) {
       flags[name as AddFlag] = match[2];
       return i + 1;

@@ -5,11 +5,15 @@ import { invalid } from '../../domain/errors';
 import type { AuditStream } from '../../domain/workspaces';
 import { expectChannel, expectUser, type Token, tokenize } from '../tokenize';
 import { type CommandHandler, reply } from './types';
-import { missing, withUsage } from './usage';
+import { missing, UsageError, withUsage } from './usage';
+import type { Domain } from '../../domain';
+import type { Actor } from '../../domain/model';
+import type { Message } from '../render/messages';
+import { renderOnCallGroupSet } from '../render/breakGlass';
 import { nothingAfter, projectWords } from './projectWords';
 
 export const orgCommand: CommandHandler = async (domain, { actor, text, teamName }) => {
-  const tokens = tokenize(text);
+  const tokens = tokenize(text, { userGroups: true });
   const sub = tokens[0]?.value.toLowerCase();
   switch (sub) {
     case undefined:
@@ -41,6 +45,7 @@ export const orgCommand: CommandHandler = async (domain, { actor, text, teamName
     case 'set':
       return withUsage(USAGE.org.set, async () => {
         const setting = tokens[1]?.value.toLowerCase() ?? missing('The setting', USAGE.org.set);
+        if (setting === 'oncall-group') return reply(await setOnCallGroup(domain, actor, tokens[2]));
         const value = tokens[2]?.value.toLowerCase() ?? missing('The value', USAGE.org.set);
         await domain.organizations.updateSettings(actor, setting, value);
         return reply(plain(`Organization setting \`${setting}\` is now \`${value}\`.`));
@@ -64,6 +69,21 @@ export const orgCommand: CommandHandler = async (domain, { actor, text, teamName
       return reply(renderUnknownSubcommand('org', tokens[0]?.value ?? ''));
   }
 };
+
+/** `/org set oncall-group @group|none`: who may add break-glass keys. */
+async function setOnCallGroup(domain: Domain, actor: Actor, token: Token | undefined): Promise<Message> {
+  const usage = USAGE.org.oncallGroup;
+  const clear = token?.kind === 'word' && ['none', 'clear'].includes(token.value.toLowerCase());
+  if (!token || (!clear && token.kind !== 'usergroup')) {
+    throw new UsageError(
+      'Mention the user group with `@`, like `@oncall`, so Slack turns it into a group mention; or `none` to clear it.',
+      usage,
+    );
+  }
+  const group = clear ? null : { id: token.value, ...(token.label ? { handle: token.label } : {}) };
+  const organization = await domain.breakGlass.setOnCallGroup(actor, group);
+  return renderOnCallGroupSet(organization);
+}
 
 /** `[<project>] [--page N] [--activity]`, flags anywhere; `words` are the project's. */
 function auditArguments(tokens: Token[]): { words: Token[]; page: number; stream: AuditStream } {

@@ -12,13 +12,15 @@ import {
 } from '../render/delivery';
 import { plain, renderMembers, renderProjectList, renderProjectSettings } from '../render/messages';
 import { offlineLoginsOf } from '../../domain/deliveryKeySet';
+import { breakGlassMaxOf, breakGlassOf, maxKeyLifetimeOf } from '../../domain/keyPolicy';
+import { quoteName, type SettingsChange } from '../../domain/projects';
 import { takePage } from '../paging';
 import { renderCreateProjectModal, renderDeleteProjectModal, renderSettingsModal } from '../render/modals';
 import { broadcast, type CommandHandler, modal, reply } from './types';
 import { missing, UsageError, withUsage } from './usage';
 import { nothingAfter, projectPhrases, projectWords } from './projectWords';
 import type { Domain } from '../../domain';
-import type { Actor } from '../../domain/model';
+import type { Actor, Project } from '../../domain/model';
 import { RESOURCE_TYPES } from '../../domain/catalog';
 import { invalid } from '../../domain/errors';
 
@@ -46,6 +48,46 @@ function takeUser(tokens: Token[], usage: string): { userId: string; others: Tok
   const mention = tokens.find((t) => t.kind === 'user');
   const userId = expectUser(mention, usage);
   return { userId, others: tokens.filter((t) => t !== mention) };
+}
+
+/** What `/project set <project> <setting> <value>` may change. */
+const PROJECT_SETTINGS = ['offline-logins', 'break-glass', 'break-glass-max', 'max-key-lifetime'];
+
+function settingChange(setting: string, value: string): SettingsChange {
+  switch (setting) {
+    case 'break-glass':
+      return { breakGlass: value };
+    case 'break-glass-max':
+      return { breakGlassMax: value };
+    case 'max-key-lifetime':
+      return { maxKeyLifetime: value };
+    default:
+      return { offlineLogins: value };
+  }
+}
+
+/** The answer to a setting changed: its value now, and what it means. */
+function settingChanged(project: Project, setting: string): string {
+  const name = `*${escapeText(project.name)}*`;
+  switch (setting) {
+    case 'break-glass':
+      return breakGlassOf(project) === 'on'
+        ? `Break-glass of ${name}: ${code('on')}. Members of the on-call group may add a key at once with ${code(`/sshkey add ${quoteName(project.name)} --breakglass --reason "<why>" <public key>`)}, for at most ${breakGlassMaxOf(project)}; an approver reviews it afterwards.`
+        : `Break-glass of ${name}: ${code('off')}. Keys go through approval as usual.`;
+    case 'break-glass-max':
+      return `Break-glass keys of ${name} now last at most ${code(breakGlassMaxOf(project))}. Keys already added keep their expiry.`;
+    case 'max-key-lifetime': {
+      const limit = maxKeyLifetimeOf(project);
+      return limit === 'none'
+        ? `Max key lifetime of ${name}: ${code('none')}. Keys expire only when asked to.`
+        : `Max key lifetime of ${name}: ${code(limit)}. Keys added by people who are not admins now expire within ${limit} (without \`--expires\`, after ${limit}); keys already added keep their expiry.`;
+    }
+    default:
+      return (
+        `Offline logins of ${name}: ${code(offlineLoginsOf(project))}. ` +
+        'Instances get it with their next key fetch.'
+      );
+  }
 }
 
 /** Free text after a token: a single quoted token as is, else the raw rest of the line, decoded. */
@@ -127,21 +169,17 @@ export const projectCommand: CommandHandler = async (domain, { actor, text, chan
     case 'set':
       return withUsage(USAGE.project.set, async () => {
         const isSetting = (rest: Token[]) =>
-          rest.length === 0 || (rest.length === 2 && rest[0]?.value.toLowerCase() === 'offline-logins');
+          rest.length === 0 ||
+          (rest.length === 2 && PROJECT_SETTINGS.includes(rest[0]?.value.toLowerCase() ?? ''));
         const { reference, next } = await projectAt(1, USAGE.project.set, isSetting);
-        const setting = tokens[next];
+        const setting = tokens[next]?.value.toLowerCase();
         if (!setting) {
           const { project } = await domain.projects.show(actor, reference);
           return reply(renderProjectSettings(project));
         }
-        const value = tokens[next + 1]?.value ?? missing('The offline-logins value', USAGE.project.set);
-        const project = await domain.projects.updateSettings(actor, reference, { offlineLogins: value });
-        return reply(
-          plain(
-            `Offline logins of *${escapeText(project.name)}*: ${code(offlineLoginsOf(project))}. ` +
-              'Instances get it with their next key fetch.',
-          ),
-        );
+        const value = tokens[next + 1]?.value ?? missing(`The ${setting} value`, USAGE.project.set);
+        const project = await domain.projects.updateSettings(actor, reference, settingChange(setting, value));
+        return reply(plain(settingChanged(project, setting)));
       });
     case 'rename':
       return withUsage(USAGE.project.rename, async () => {

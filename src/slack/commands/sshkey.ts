@@ -26,7 +26,7 @@ export async function addKeyForm(
     const { owners } = await domain.organizations.overview(actor);
     return renderNoProjectModal(owners, organization.settings.projectCreators === 'everyone');
   }
-  return renderAddKeyModal(projects, projects.find(chosen), channelId);
+  return renderAddKeyModal(projects, projects.find(chosen), channelId, !!organization.settings.oncallGroup);
 }
 
 export const sshkeyCommand: CommandHandler = async (domain, { actor, text, channelId }) => {
@@ -58,12 +58,16 @@ export const sshkeyCommand: CommandHandler = async (domain, { actor, text, chann
             .map((t) => decodeSlackText(text.slice(t.start, t.end)))
             .join(' ');
         if (!publicKey.trim()) missing('The public key', usage);
-        const outcome = await domain.keys.add(actor, reference, {
+        const input = {
           publicKey,
           ...(values.name !== undefined ? { name: values.name } : {}),
           ...(values.expires !== undefined ? { expires: values.expires } : {}),
           ...(values.reason !== undefined ? { reason: values.reason } : {}),
-        });
+        };
+        if (values.breakglass !== undefined) {
+          return { kind: 'breakglass', added: await domain.breakGlass.add(actor, reference, input) };
+        }
+        const outcome = await domain.keys.add(actor, reference, input);
         return outcome.kind === 'added'
           ? reply(renderKeyAdded(outcome.key, outcome.project))
           : { kind: 'requested', request: outcome.request, joined: outcome.joined };

@@ -1,6 +1,7 @@
 import type { View } from '@slack/types';
 import type { Domain } from '../../domain';
 import type { Actor, KeyRequest } from '../../domain/model';
+import type { BreakGlassAdded } from '../../domain/breakGlass';
 import type { Message } from '../render/messages';
 
 export interface CommandInput {
@@ -21,7 +22,9 @@ export type CommandOutcome =
   | { kind: 'broadcast'; message: Message }
   | { kind: 'modal'; view: View }
   /** A key request was made (or joined): its cards go to the approvers. */
-  | { kind: 'requested'; request: KeyRequest; joined: boolean };
+  | { kind: 'requested'; request: KeyRequest; joined: boolean }
+  /** A break-glass key was added: its card goes to the approvers. */
+  | { kind: 'breakglass'; added: BreakGlassAdded };
 
 export type CommandHandler = (domain: Domain, input: CommandInput) => Promise<CommandOutcome>;
 

@@ -6,6 +6,7 @@ import { projectCommand } from '../commands/project';
 import { sshkeyCommand } from '../commands/sshkey';
 import type { CommandHandler } from '../commands/types';
 import { deliverRequest } from './approvals';
+import { deliverBreakGlass } from './breakGlass';
 import { errorMessage } from './common';
 
 const COMMANDS: Record<string, CommandHandler> = {
@@ -29,6 +30,9 @@ export function registerCommands(app: App, domain: Domain, publicUrl: string): v
         });
         if (outcome.kind === 'modal') {
           await client.views.open({ trigger_id: command.trigger_id, view: outcome.view });
+        } else if (outcome.kind === 'breakglass') {
+          const message = await deliverBreakGlass(client, domain, actor, outcome.added);
+          await respond({ response_type: 'ephemeral', ...message });
         } else if (outcome.kind === 'requested') {
           const message = await deliverRequest(client, domain, actor, outcome.request, outcome.joined);
           await respond({ response_type: 'ephemeral', ...message });

@@ -2,6 +2,7 @@ import type { App } from '@slack/bolt';
 import type { Domain } from '../../domain';
 import { registerActions } from './actions';
 import { registerApprovals } from './approvals';
+import { registerBreakGlass } from './breakGlass';
 import { registerCommands } from './commands';
 import { guardPrivateKeys } from './common';
 import { registerHome } from './home';
@@ -24,6 +25,7 @@ export function registerListeners(app: App, domain: Domain, publicUrl: string): 
   registerActions(app, domain, publicUrl);
   registerHome(app, domain, publicUrl);
   registerApprovals(app, domain, publicUrl);
+  registerBreakGlass(app, domain);
   registerRequester(app, domain);
   registerTokens(app, domain);
 }

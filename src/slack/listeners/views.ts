@@ -5,6 +5,8 @@ import { CALLBACK, FIELD } from '../ids';
 import { escapeText } from '../render/format';
 import { decodeMetadata, renderKeyAddedModal, renderKeyRequestedModal } from '../render/modals';
 import { deliverRequest } from './approvals';
+import { deliverBreakGlass } from './breakGlass';
+import { renderBreakGlassAddedModal } from '../render/breakGlass';
 import { fieldErrors, inputValue, notify } from './common';
 
 /** Form submissions: validate through the domain, answer field errors in place, or close and confirm. */
@@ -59,12 +61,22 @@ export function registerViews(app: App, domain: Domain): void {
       const name = optional(FIELD.name);
       const reason = optional(FIELD.reason);
       const projectId = inputValue(view, FIELD.project);
-      const outcome = await domain.keys.add(actor, projectId, {
+      const input = {
         publicKey: inputValue(view, FIELD.publicKey),
         ...(name ? { name } : {}),
         ...(expires ? { expires } : {}),
         ...(reason ? { reason } : {}),
-      });
+      };
+      if (inputValue(view, FIELD.keyKind) === 'breakglass') {
+        const added = await domain.breakGlass.add(actor, projectId, input);
+        await ack({ response_action: 'update', view: renderBreakGlassAddedModal(added) });
+        const message = await deliverBreakGlass(client, domain, actor, added);
+        await notify(app, actor.userId, decodeMetadata(view.private_metadata)?.channelId, message).catch(
+          () => undefined,
+        );
+        return;
+      }
+      const outcome = await domain.keys.add(actor, projectId, input);
       if (outcome.kind === 'added') {
         await ack({ response_action: 'update', view: renderKeyAddedModal(outcome.key, outcome.project) });
         return;
@@ -75,7 +87,9 @@ export function registerViews(app: App, domain: Domain): void {
         () => undefined,
       );
     } catch (error) {
-      const fields = [FIELD.publicKey, FIELD.name, FIELD.expires, FIELD.reason, FIELD.project];
+      const fields: string[] = [FIELD.publicKey, FIELD.name, FIELD.expires, FIELD.reason, FIELD.project];
+      // The break-glass choice is in the form only where the organization has an on-call group.
+      if (view.state.values[FIELD.keyKind]) fields.push(FIELD.keyKind);
       await ack({ response_action: 'errors', errors: fieldErrors(error, fields, FIELD.project, logger) });
     }
   });
@@ -91,6 +105,14 @@ export function registerViews(app: App, domain: Domain): void {
         ...(inputValue(view, FIELD.offlineLogins)
           ? { offlineLogins: inputValue(view, FIELD.offlineLogins) }
           : {}),
+        // A form opened before these settings existed has none of them: they stay as they are.
+        ...(inputValue(view, FIELD.breakGlass) ? { breakGlass: inputValue(view, FIELD.breakGlass) } : {}),
+        ...(inputValue(view, FIELD.breakGlassMax)
+          ? { breakGlassMax: inputValue(view, FIELD.breakGlassMax) }
+          : {}),
+        ...(inputValue(view, FIELD.maxKeyLifetime)
+          ? { maxKeyLifetime: inputValue(view, FIELD.maxKeyLifetime) }
+          : {}),
       });
       await ack();
       await notify(app, actor.userId, metadata?.channelId, {
@@ -102,6 +124,9 @@ export function registerViews(app: App, domain: Domain): void {
         FIELD.approvalsChannel,
         FIELD.approvalsRequired,
         FIELD.offlineLogins,
+        FIELD.breakGlass,
+        FIELD.breakGlassMax,
+        FIELD.maxKeyLifetime,
       ];
       await ack({ response_action: 'errors', errors: fieldErrors(error, fields, FIELD.description, logger) });
     }

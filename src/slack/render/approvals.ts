@@ -45,6 +45,14 @@ function withdrawnWhy(request: KeyRequest): string {
   return `without a decision: ${REQUESTER_GONE} to the project. Nothing was added.`;
 }
 
+/** When the key would expire: as asked, else the project's key lifetime counted from approval, else never. */
+const keyExpiry = (request: KeyRequest): string =>
+  request.key.expiresAt
+    ? when(request.key.expiresAt)
+    : request.keyLifetime
+      ? `${request.keyLifetime} after approval (the project's max key lifetime)`
+      : 'never';
+
 export function renderRequestCard(request: KeyRequest): Message {
   const { key, extension } = request;
   const requesters = request.requesters.map(user).join(', ');
@@ -62,7 +70,7 @@ export function renderRequestCard(request: KeyRequest): Message {
           type: 'mrkdwn',
           text: extension
             ? `*More time*\n${escapeText(extension.for)} for a ${extension.breakGlass ? 'break-glass' : 'temporary'} key (expires ${when(extension.previousExpiresAt)})`
-            : `*Key expiry*\n${key.expiresAt ? when(key.expiresAt) : 'never'}`,
+            : `*Key expiry*\n${keyExpiry(request)}`,
         },
         { type: 'mrkdwn', text: `*Requested*\n${ago(request.createdAt)}` },
         { type: 'mrkdwn', text: `*Request closes*\n${when(request.expiresAt)}` },

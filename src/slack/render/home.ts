@@ -3,6 +3,7 @@ import type { OwnedKey } from '../../domain/keys';
 import { keyState } from '../../domain/keys';
 import type { AuditEntry, KeyRequest, ProjectSummary } from '../../domain/model';
 import { renderRequestCard } from './approvals';
+import { onCallGroupText } from './breakGlass';
 import type { OrganizationOverview } from '../../domain/organizations';
 import type { ProjectView } from '../../domain/projects';
 import { ACTION, HOME_TABS, type HomeTab } from '../ids';
@@ -181,6 +182,7 @@ function body(content: HomeContent): KnownBlock[] {
             `*Approvals channel:* ${org.settings.approvalsChannel ? `<#${org.settings.approvalsChannel}>` : '_not set_ (`/org channel #channel`)'}`,
             `*Default role:* ${org.settings.defaultRole}`,
             `*Who creates projects:* ${org.settings.projectCreators === 'everyone' ? 'everyone' : 'owners'}`,
+            `*On-call group:* ${onCallGroupText(org)}`,
             ...(content.overview.signingKeyFingerprint
               ? [`*Key-set signing key:* ${code(content.overview.signingKeyFingerprint)}`]
               : []),

@@ -3,6 +3,8 @@ import type { Project, ProjectSummary, SshKey } from '../../domain/model';
 import { AUDIT_PAGE_SHOWN, type AuditView } from '../../domain/organizations';
 import { quoteName } from '../../domain/projects';
 import { offlineLoginsOf } from '../../domain/deliveryKeySet';
+import { breakGlassMaxOf, breakGlassOf, maxKeyLifetimeOf } from '../../domain/keyPolicy';
+import { onCallGroupText } from './breakGlass';
 import type { KeyChanged } from '../../domain/keys';
 import { activityLine, keyLine } from './dashboard';
 import { rolloutAfterChange } from './delivery';
@@ -38,6 +40,7 @@ export function renderOrganization(overview: OrganizationOverview, name?: string
     `*Projects:* ${overview.projectCount}   *SSH keys:* ${overview.keyCount}   *Resources:* ${overview.resourceCount}`,
     `*Approvals channel:* ${org.settings.approvalsChannel ? `<#${org.settings.approvalsChannel}>` : '_not set_ (`/org channel #channel`)'}`,
     `*Default role:* ${org.settings.defaultRole}   *Who creates projects:* ${org.settings.projectCreators}`,
+    `*On-call group:* ${onCallGroupText(org)}`,
     ...(overview.signingKeyFingerprint
       ? [`*Key-set signing key:* ${code(overview.signingKeyFingerprint)} (\`GET /v1/signing-key\`)`]
       : []),
@@ -60,7 +63,11 @@ export function renderProjectSettings(project: Project): Message {
     `*Approvals channel:* ${settings.approvalsChannel ? `<#${settings.approvalsChannel}>` : "_the organization's_"}`,
     `*Approvals required:* ${settings.approvalsRequired}`,
     `*Offline logins:* ${code(offlineLoginsOf(project))} — how long instances may log people in from the last key set they fetched when Keyhouse cannot be reached`,
-    `Change it with ${code(`/project set ${project.name} offline-logins strict|1h|24h|7d`)}.`,
+    `*Break-glass:* ${code(breakGlassOf(project))} — whether members of the on-call group may add a key at once, reviewed afterwards`,
+    `*Break-glass max:* ${code(breakGlassMaxOf(project))} — the longest a break-glass key lasts`,
+    `*Max key lifetime:* ${code(maxKeyLifetimeOf(project))} — keys added by people who are not admins expire within it`,
+    `Change one with ${code(`/project set ${quoteName(project.name)} <setting> <value>`)}: ` +
+      `${code('offline-logins strict|1h|24h|7d')}, ${code('break-glass on|off')}, ${code('break-glass-max 1h|4h|8h')}, ${code('max-key-lifetime 8h|3d|30d|none')}.`,
   ];
   return { text: `Settings of ${project.name}`, blocks: [section(lines.join('\n'))] };
 }

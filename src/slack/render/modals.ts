@@ -2,6 +2,14 @@ import type { KnownBlock, PlainTextOption, View } from '@slack/types';
 import type { KeyRequest, Project, ProjectSummary, SshKey } from '../../domain/model';
 import { MAX_APPROVALS } from '../../domain/limits';
 import { OFFLINE_LOGINS, offlineLoginsOf } from '../../domain/deliveryKeySet';
+import {
+  BREAK_GLASS_MAXIMA,
+  BREAK_GLASS_SWITCH,
+  breakGlassMaxOf,
+  breakGlassOf,
+  MAX_KEY_LIFETIMES,
+  maxKeyLifetimeOf,
+} from '../../domain/keyPolicy';
 import { CALLBACK, FIELD } from '../ids';
 import { clip, LIMITS } from './limits';
 import { code, escapeText, plural, section, user, when } from './format';
@@ -121,6 +129,8 @@ export function renderAddKeyModal(
   projects: ProjectSummary[],
   selected: ProjectSummary | undefined,
   channelId?: string,
+  /** The organization has an on-call group: offer the break-glass choice. */
+  breakGlass = false,
 ): View {
   const initial = selected ? { initial_option: projectOption(selected) } : {};
   const picker: KnownBlock = {
@@ -157,11 +167,32 @@ export function renderAddKeyModal(
       textInput(FIELD.expires, 'Expires', {
         optional: true,
         maxLength: 10,
-        hint: 'Hours (8h), days (3d) or a date (2026-12-31). Empty: never.',
+        hint: 'Hours (8h), days (3d) or a date (2026-12-31). Empty: never, unless the project limits key lifetime for non-admins (then its maximum).',
       }),
       textInput(FIELD.reason, 'Reason', { optional: true, multiline: true, maxLength: 300 }),
+      ...(breakGlass ? [keyKindInput()] : []),
     ],
   );
+}
+
+/** The add-key form's choice between an ordinary key and a break-glass key. */
+function keyKindInput(): KnownBlock {
+  const ordinary: PlainTextOption = { text: text('Add, or ask an admin'), value: 'ordinary' };
+  return {
+    type: 'input',
+    block_id: FIELD.keyKind,
+    optional: true,
+    label: text('Kind'),
+    hint: text(
+      "Break-glass: for members of the on-call group, on projects with break-glass on. The key is added at once for at most the project's break-glass max; a reason is required, and an approver reviews it afterwards.",
+    ),
+    element: {
+      type: 'radio_buttons',
+      action_id: FIELD.keyKind,
+      options: [ordinary, { text: text('Break-glass (on call, now)'), value: 'breakglass' }],
+      initial_option: ordinary,
+    },
+  };
 }
 
 /**
@@ -193,6 +224,29 @@ export function renderKeyAddedModal(key: SshKey, project: Project): View {
       ],
     },
   ]);
+}
+
+/** A required select of a few fixed values, its current value chosen. */
+function selectInput(
+  field: string,
+  label: string,
+  hint: string,
+  values: readonly string[],
+  current: string,
+): KnownBlock {
+  const option = (value: string): PlainTextOption => ({ text: text(value), value });
+  return {
+    type: 'input',
+    block_id: field,
+    label: text(label),
+    hint: text(hint),
+    element: {
+      type: 'static_select',
+      action_id: field,
+      options: values.map(option),
+      initial_option: option(current),
+    },
+  };
 }
 
 export function renderSettingsModal(project: Project, channelId?: string): View {
@@ -252,6 +306,27 @@ export function renderSettingsModal(project: Project, channelId?: string): View 
           initial_option: { text: text(offlineLoginsOf(project)), value: offlineLoginsOf(project) },
         },
       },
+      selectInput(
+        FIELD.breakGlass,
+        'Break-glass',
+        'on: members of the on-call group may add a key at once, reviewed afterwards.',
+        BREAK_GLASS_SWITCH,
+        breakGlassOf(project),
+      ),
+      selectInput(
+        FIELD.breakGlassMax,
+        'Break-glass max',
+        'The longest a break-glass key lasts.',
+        BREAK_GLASS_MAXIMA,
+        breakGlassMaxOf(project),
+      ),
+      selectInput(
+        FIELD.maxKeyLifetime,
+        'Max key lifetime',
+        'Keys added by people who are not admins expire within it (none: no limit).',
+        MAX_KEY_LIFETIMES,
+        maxKeyLifetimeOf(project),
+      ),
     ],
   );
 }

@@ -1,0 +1,126 @@
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { Domain } from '../../domain';
+import type { BreakGlassAdded, BreakGlassRecord } from '../../domain/breakGlass';
+import type { Actor } from '../../domain/model';
+import { ACTION } from '../ids';
+import {
+  renderBreakGlassAdded,
+  renderBreakGlassCard,
+  renderReviewNotice,
+  renderUnreviewedNotice,
+} from '../render/breakGlass';
+import type { Message } from '../render/messages';
+import { actorOf, errorMessage, respondWithError } from './common';
+
+/**
+ * Posts a new break-glass key's card where its approvers are, as request cards go: the project's
+ * approvals channel, else the organization's, else a direct message to each approver other than the
+ * key's owner. Returns what to tell the on-call engineer.
+ */
+export async function deliverBreakGlass(
+  client: WebClient,
+  domain: Domain,
+  actor: Actor,
+  added: BreakGlassAdded,
+): Promise<Message> {
+  const { record } = added;
+  const { channel, approvers } = await domain.breakGlass.recipients(actor, record.projectId);
+  const card = renderBreakGlassCard(record);
+  const cards: BreakGlassRecord['cards'] = [];
+  let where = '';
+  if (channel) {
+    try {
+      const posted = await client.chat.postMessage({ channel, ...card });
+      if (posted.ts) cards.push({ channel: posted.channel ?? channel, ts: posted.ts });
+      where = `posted in <#${channel}>`;
+    } catch {
+      // Keyhouse is not in that channel (or it is gone): the approvers get it directly instead.
+    }
+  }
+  if (cards.length === 0) {
+    const recipients = approvers.filter((id) => id !== record.owner);
+    for (const approver of recipients) {
+      try {
+        const posted = await client.chat.postMessage({ channel: approver, ...card });
+        if (posted.ts && posted.channel) cards.push({ channel: posted.channel, ts: posted.ts });
+      } catch {
+        // One approver unreachable must not stop the others.
+      }
+    }
+    where = cards.length
+      ? `sent to ${recipients.map((id) => `<@${id}>`).join(', ')} by direct message`
+      : 'but nobody else can review it yet: ask an organization owner to make someone an admin of the project';
+  }
+  if (cards.length) {
+    const attached = await domain.breakGlass.attachCards(actor, record.id, cards);
+    // Reviewed in the moment between posting and attaching: bring the fresh cards up to date.
+    if (attached.review) await updateCards(client, attached);
+  }
+  return renderBreakGlassAdded(added, where);
+}
+
+async function updateCards(client: WebClient, record: BreakGlassRecord): Promise<void> {
+  const card = renderBreakGlassCard(record);
+  await Promise.allSettled(
+    record.cards.map(({ channel, ts }) => client.chat.update({ channel, ts, ...card })),
+  );
+}
+
+/** After a review: every card updated in place, a reply in each card's thread, the key's owner told. */
+export async function announceReview(client: WebClient, record: BreakGlassRecord): Promise<void> {
+  const card = renderBreakGlassCard(record);
+  const notice = renderReviewNotice(record);
+  const calls: Promise<unknown>[] = [];
+  for (const { channel, ts } of record.cards) {
+    calls.push(client.chat.update({ channel, ts, ...card }));
+    calls.push(client.chat.postMessage({ channel, thread_ts: ts, ...notice }));
+  }
+  calls.push(client.chat.postMessage({ channel: record.owner, ...notice }));
+  // Each is best effort: a deleted card or a closed DM must not hide the others.
+  await Promise.allSettled(calls);
+}
+
+/**
+ * Marks break-glass keys that expired unreviewed (each once, whichever replica runs it first), turns
+ * their cards to "Expired unreviewed" and tells the organization's owners. Returns how many.
+ */
+export async function reviewOverdueBreakGlass(
+  client: WebClient,
+  domain: Domain,
+  now?: Date,
+): Promise<number> {
+  const marked = await domain.breakGlass.markUnreviewed(now);
+  for (const { record, owners } of marked) {
+    const notice = renderUnreviewedNotice(record);
+    await Promise.allSettled([
+      updateCards(client, record),
+      ...owners.map((owner) => client.chat.postMessage({ channel: owner, ...notice })),
+    ]);
+  }
+  return marked.length;
+}
+
+/** Keep and Revoke on a break-glass card: decided once, whoever clicks first on whichever replica. */
+export function registerBreakGlass(app: App, domain: Domain): void {
+  const buttons = [
+    [ACTION.breakGlassKeep, 'keep'],
+    [ACTION.breakGlassRevoke, 'revoke'],
+  ] as const;
+  for (const [actionId, decision] of buttons) {
+    app.action<BlockAction<ButtonAction>>(
+      actionId,
+      async ({ ack, body, action, respond, client, logger }) => {
+        await ack();
+        try {
+          const { record } = await domain.breakGlass.review(actorOf(body), action.value ?? '', decision);
+          // The one whose click decides is answered by the card itself.
+          await announceReview(client, record);
+        } catch (error) {
+          if (body.response_url) await respondWithError(respond, error, logger);
+          else await client.chat.postMessage({ channel: body.user.id, ...errorMessage(error, logger) });
+        }
+      },
+    );
+  }
+}
