@@ -86,3 +86,21 @@ test('cancelling is for a requester only, and once', async () => {
     /This request was cancelled by <@UALICE> on .* so nothing was added/,
   );
 });
+
+test('one who joined a request leaves it by cancelling; it stays open for the others', async () => {
+  const { domain } = await withPending(0);
+  await domain.projects.grant(actor(OWNER), 'web', 'UCAROL', 'member');
+  const line = keys.generate('ed25519').publicLine;
+  await domain.keys.add(actor('UALICE'), 'web', { publicKey: line });
+  await domain.keys.add(actor('UCAROL'), 'web', { publicKey: line });
+  const { project } = await domain.projects.show(actor(OWNER), 'web');
+  const id = project.pendingRequests![0]!.id;
+  expect((await domain.approvals.get(actor(OWNER), id)).requesters).toEqual(['UALICE', 'UCAROL']);
+  const left = await domain.requester.cancel(actor('UCAROL'), id);
+  expect(left.outcome).toBe('left');
+  expect(await domain.approvals.get(actor(OWNER), id)).toMatchObject({
+    status: 'pending',
+    requesters: ['UALICE'],
+  });
+  expect((await domain.requester.cancel(actor('UALICE'), id)).outcome).toBe('cancelled');
+});
