@@ -339,3 +339,76 @@ describe('Extend', () => {
     expect((await domain.approvals.get(owner, requestId)).status).toBe('withdrawn');
   });
 });
+
+describe('break-glass keys', () => {
+  beforeEach(async () => {
+    harness.slack.userGroups.set('S0ONCALL', ['UERIN', 'UBOB']);
+    await say(OWNER_ID, '/org', 'set oncall-group <!subteam^S0ONCALL|@oncall>');
+    await say(OWNER_ID, '/project', 'set web break-glass on');
+  });
+
+  async function breakGlass(user: string) {
+    const key = keys.generate('ed25519', { comment: `${user.toLowerCase()}@oncall` });
+    expect(await say(user, '/sshkey', `add web --breakglass --reason "db down" ${key.publicLine}`)).toMatch(
+      /break-glass/i,
+    );
+    const message = await dmWith(user, 'key_extend');
+    expect(visibleText(message.body)).toMatch(/is temporary: instances accept it until/);
+    const stored = (await domain.keys.list(owner, 'web')).keys.find((k) => k.addedBy === user)!;
+    return { key, message, stored };
+  }
+
+  async function askMore(user: string, value: string, length: string) {
+    const from = harness.slack.calls.length;
+    await openForm(user, value);
+    const opened = await harness.slack.waitFor(
+      (c) => c.method === 'views.open' && harness.slack.calls.indexOf(c) >= from,
+    );
+    const view = opened.body.view as Record<string, unknown>;
+    expect(visibleText({ view })).toMatch(/An approver of the project decides/);
+    expect(await harness.client(user).submitForm(view, { extend_for: { selected: length } })).toEqual({});
+    return harness.slack.waitFor((c) => isCard(c) && harness.slack.calls.indexOf(c) >= from);
+  }
+
+  test("extend only through approval, even an admin's; its owner cannot approve it", async () => {
+    const { message, stored } = await breakGlass('UBOB');
+    const card = await askMore('UBOB', valueOf(message, 'key_extend'), '1h');
+    expect(visibleText(card.body)).toMatch(/More time\*\n1h for a break-glass key/);
+    expect((await domain.keys.list(owner, 'web')).keys.find((k) => k.id === stored.id)!.expiresAt).toBe(
+      stored.expiresAt,
+    );
+    const requestId = valueOf(card, 'request_approve');
+    const own = harness.slack.newResponseUrl();
+    await harness
+      .client('UBOB')
+      .click('request_approve', requestId, { responseUrl: own, channelId: 'C0APPROVE' });
+    const refused = await harness.slack.waitFor(
+      (c) => c.method === 'respond' && c.path === new URL(own).pathname,
+    );
+    expect(visibleText(refused.body)).toMatch(/never decides their own request/);
+    await harness.client(OWNER_ID).click('request_approve', requestId, {
+      responseUrl: harness.slack.newResponseUrl(),
+      channelId: 'C0APPROVE',
+    });
+    await harness.slack.waitFor(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        c.body.channel === 'UBOB' &&
+        /gave you 1h more/.test(visibleText(c.body)),
+    );
+    const after = (await domain.keys.list(owner, 'web')).keys.find((k) => k.id === stored.id)!;
+    expect(Date.parse(after.expiresAt!) - Date.parse(stored.expiresAt!)).toBe(3600_000);
+  });
+
+  test("an on-call engineer with no role asks for more time as the key's owner, and I'm done removes it", async () => {
+    const { key, message } = await breakGlass('UERIN');
+    const card = await askMore('UERIN', valueOf(message, 'key_extend'), '8h');
+    expect(visibleText(card.body)).toContain('<@UERIN>');
+    expect(await served()).toContain(blob(key.publicLine));
+    const done = await click('UERIN', 'key_done', valueOf(message, 'key_done'));
+    expect(visibleText(done!.body)).toMatch(
+      /Removed your key .* Your pending request for more time on it is closed/,
+    );
+    expect(await served()).not.toContain(blob(key.publicLine));
+  });
+});
