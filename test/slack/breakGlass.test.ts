@@ -118,6 +118,15 @@ describe('adding a break-glass key', () => {
     );
   });
 
+  test('where people without a role see nothing, an on-call member still reaches the project by name', async () => {
+    await start();
+    await say(OWNER_ID, '/org', 'set default-role none');
+    expect(await say('UERIN', '/project', 'show web')).not.toMatch(/Project ID/);
+    const { reply, key } = await breakGlass('UERIN');
+    expect(reply).toMatch(/added to \*web\* and served now/);
+    expect(await served(1)).toContain(blob(key.publicLine));
+  });
+
   test('the expiry is what was asked, cut to the project maximum', async () => {
     await start();
     await say(OWNER_ID, '/project', 'set web break-glass-max 1h');
