@@ -1,6 +1,6 @@
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sqlite3 from 'sqlite3';
+import type sqlite3 from 'sqlite3';
 import { LocalLocks, type LockOptions } from './locks';
 import { RowCache } from './rowCache';
 
@@ -33,7 +33,10 @@ function run(database: sqlite3.Database, sql: string): Promise<void> {
 
 async function lockDirectory(dir: string): Promise<sqlite3.Database> {
   const database = await new Promise<sqlite3.Database>((resolve, reject) => {
-    const opened: sqlite3.Database = new sqlite3.Database(join(dir, LOCK_FILE), (error) =>
+    // Loaded here, so a process on Redis never loads SQLite's native module.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Database } = require('sqlite3') as typeof import('sqlite3');
+    const opened: sqlite3.Database = new Database(join(dir, LOCK_FILE), (error) =>
       error ? reject(error) : resolve(opened),
     );
   });

@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Keyv from 'keyv';
-import KeyvRedis from '@keyv/redis';
-import KeyvSqlite from '@keyv/sqlite';
 import { DomainError, isDomainError } from '../domain/errors';
 import type { DocumentStore, DocumentWrite } from '../domain/storage';
 import { claimDataDir } from './dataDirClaim';
@@ -160,6 +158,13 @@ export interface StoreOptions {
 /** Slack wants an answer within 3 s; one stalled operation must leave time to say so. */
 export const DEFAULT_STORE_TIMEOUT_MS = 1000;
 
+// Each backend's driver is loaded when that backend is made, not with this module: a process on the
+// embedded store never loads the Redis client (over 400 modules), nor one on Redis SQLite's native module.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadRedis = () => (require('@keyv/redis') as typeof import('@keyv/redis')).default;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadSqlite = () => (require('@keyv/sqlite') as typeof import('@keyv/sqlite')).default;
+
 export function createDocumentStore(options: StoreOptions): KeyvDocumentStore {
   const namespace = options.namespace ?? 'keyhouse';
   return new KeyvDocumentStore(
@@ -177,7 +182,7 @@ function sqliteBackend(
 ): Backend {
   mkdirSync(resolve(dataDir), { recursive: true });
   const claim = claimDataDir(resolve(dataDir), lock);
-  const sqlite = new KeyvSqlite({
+  const sqlite = new (loadSqlite())({
     uri: `sqlite://${join(resolve(dataDir), 'keyhouse.sqlite')}`,
     busyTimeout: 5000,
   });
@@ -362,7 +367,7 @@ function redisBackend(
   lock = DEFAULT_LOCK_OPTIONS,
   timeoutMs = DEFAULT_STORE_TIMEOUT_MS,
 ): Backend {
-  const redis = new KeyvRedis(
+  const redis = new (loadRedis())(
     {
       url,
       // Fail fast while Redis is away instead of queueing commands until it returns.
