@@ -47,38 +47,40 @@ export class ReminderService {
     const reminders: Reminder[] = [];
     const schedule = new Map<string, string>();
     for (const entry of due) {
-      const claimed = await this.workspaces
-        .mutate(entry.teamId, async (tx) => {
+      // What the transaction found: a reminder claimed (or none), and when the next one is due.
+      const outcome = await this.workspaces
+        .mutate(entry.teamId, async (tx): Promise<{ reminder?: Reminder; next: string }> => {
           const request = await tx.read<KeyRequest>(documentKeys.request(entry.id));
           // Closed (its index entry not yet removed): nothing to remind until the expiry sweep drops it.
           if (!request || request.status !== 'pending' || Date.parse(request.expiresAt) <= now.getTime()) {
-            schedule.set(entry.id, entry.expiresAt);
-            return undefined;
+            return { next: entry.expiresAt };
           }
           const number = remindersDue(request.createdAt, this.afterMs, now);
-          if (number <= (request.remindersSent ?? 0)) {
-            schedule.set(entry.id, nextReminderAt(request, this.afterMs));
-            return undefined;
-          }
+          if (number <= (request.remindersSent ?? 0)) return { next: nextReminderAt(request, this.afterMs) };
           const project = await tx.project(request.projectId).catch(() => undefined);
-          if (!project) return undefined;
+          // Its project is gone: nobody to remind, and the expiry sweep drops the entry in time.
+          if (!project) return { next: entry.expiresAt };
           request.remindersSent = number;
           tx.put(documentKeys.request(request.id), request);
-          schedule.set(entry.id, nextReminderAt(request, this.afterMs));
           const owners = ownersOf(tx.context);
           const waitingOn = (id: string) =>
             !request.requesters.includes(id) && !request.approvals.some((a) => a.userId === id);
           const approvers = approversOf(project, owners).filter(waitingOn);
           const escalated =
             number >= ESCALATE_FROM ? owners.filter((id) => waitingOn(id) && !approvers.includes(id)) : [];
-          return { request, number, approvers, owners: escalated };
+          return {
+            reminder: { request, number, approvers, owners: escalated },
+            next: nextReminderAt(request, this.afterMs),
+          };
         })
         // One workspace busy or gone must not hold up the others: its reminder is due again next sweep.
         .catch((error: unknown) => {
           this.workspaces.options.onBackgroundError?.('claiming a reminder', error);
           return undefined;
         });
-      if (claimed) reminders.push(claimed);
+      if (!outcome) continue;
+      schedule.set(entry.id, outcome.next);
+      if (outcome.reminder) reminders.push(outcome.reminder);
     }
     if (schedule.size > 0) {
       await this.workspaces
