@@ -87,6 +87,7 @@ describe('adding a break-glass key', () => {
     const { reply, key } = await breakGlass('UERIN');
     expect(reply).toMatch(/Break-glass key \*erin@laptop\* added to \*web\* and served now, until/);
     expect(reply).toMatch(/posted in <#C0APPROVE>/);
+    expect(await say('UBOB', '/sshkey', 'list web')).toMatch(/erin@laptop.*break-glass, awaiting review/);
     // Served at once, by both replicas.
     expect(await served(0)).toContain(blob(key.publicLine));
     expect(await served(1)).toContain(blob(key.publicLine));
@@ -281,6 +282,7 @@ describe('reviewing', () => {
     expect(kept || /Revoked\* by <@UCAROL>/.test(card)).toBe(true);
     expect(loser).toMatch(kept ? /<@UBOB> kept it/ : /<@UCAROL> revoked it/);
     expect((await served()).includes(blob(key.publicLine))).toBe(kept);
+    if (kept) expect(await say('UALICE', '/sshkey', 'list web')).toMatch(/break-glass, kept by <@UBOB>/);
     const audit = await say(OWNER_ID, '/org', 'audit web');
     expect(audit.match(/(kept|revoked) the break-glass key/g)).toHaveLength(1);
   });
@@ -317,6 +319,7 @@ describe('reviewing', () => {
     );
     const [stored] = (await domain.keys.list(owner, 'web')).keys;
     expect(stored?.breakGlass?.review).toBe('unreviewed');
+    expect(await say('UBOB', '/sshkey', 'list web')).toMatch(/erin@laptop.*break-glass, \*unreviewed\*/);
     expect(await click('UBOB', 'keep', keyId)).toMatch(/expired on .* before anyone reviewed it/);
   });
 });

@@ -15,12 +15,22 @@ const KEY_SECTIONS = 4;
 const RESOURCE_SECTIONS = 2;
 const ACTIVITY_SHOWN = 8;
 
+/** A break-glass key, and where its review stands. */
+function breakGlassBadge(key: SshKey): string {
+  const review = key.breakGlass?.review;
+  if (review === 'kept')
+    return `:rotating_light: break-glass, kept by ${user(key.breakGlass?.reviewedBy ?? '')}`;
+  if (review === 'unreviewed') return ':rotating_light: break-glass, *unreviewed*';
+  return ':rotating_light: break-glass, awaiting review';
+}
+
 export function keyLine(key: SshKey, now: Date): string {
   const state = keyState(key, now);
   const badges = [
     state === 'disabled' ? ':no_entry: disabled' : '',
     state === 'expired' ? ':hourglass: expired' : '',
     state === 'active' && key.expiresAt ? `expires ${when(key.expiresAt)}` : '',
+    key.origin === 'breakglass' ? breakGlassBadge(key) : '',
   ].filter(Boolean);
   return (
     `• *${escapeText(key.name)}* — ${key.type} ${key.bits} · ${code(key.fingerprint)} · added by ${user(key.addedBy)}` +
