@@ -5,6 +5,7 @@ import { WebClient, type WebClientOptions } from '@slack/web-api';
 import { createLogger } from './logger';
 import type { Config } from './config';
 import { createDomain, type Domain } from './domain';
+import { allIdle, drainable, WorkInFlight } from './drain';
 import type { DocumentStore } from './domain/storage';
 import { createHttpServer, type HttpRoutesOptions } from './http/server';
 import { registerListeners } from './slack/listeners';
@@ -27,8 +28,16 @@ export interface Keyhouse {
    * for now (Slack, storage) comes back as one-line warnings and the app runs on.
    */
   start(): Promise<{ port: number; warnings: string[] }>;
-  stop(): Promise<void>;
+  /**
+   * Stops gracefully: refuses new connections (and Socket Mode events), lets the requests, Slack
+   * handlers and sweep under way finish for up to `graceMs`, cuts what is left, frees the locks still
+   * held and closes the store. Answers how many were cut.
+   */
+  stop(graceMs?: number): Promise<{ cut: number }>;
 }
+
+/** How long a stop waits for the work under way (Slack wants every answer within 3 s anyway). */
+export const STOP_GRACE_MS = 10_000;
 
 /**
  * How often the sweep runs: every minute, or often enough that a reminder is never late by more than
@@ -187,6 +196,11 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
     trustProxy: config.trustProxy,
     ...(slackListener ? { slack: slackListener } : {}),
   });
+  const http = drainable(server);
+  // A Slack handler runs on after its ack (a command answers through response_url): a stop waits for it.
+  const handlers = new WorkInFlight();
+  app.use(({ next }) => handlers.run(next));
+  const sweeps = new WorkInFlight();
   registerListeners(app, domain, config.publicUrl);
   const sweep = (now?: Date) => runSweeps(app.client, domain, now);
   let sweeper: NodeJS.Timeout | undefined;
@@ -275,7 +289,8 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
       sweeper = setInterval(() => {
         if (sweeping) return;
         sweeping = true;
-        sweep()
+        sweeps
+          .run(() => sweep())
           .catch((error: unknown) =>
             logger.warn(`the periodic sweep failed: ${error instanceof Error ? error.message : 'unknown'}`),
           )
@@ -285,14 +300,20 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
       return { port: (server.address() as AddressInfo).port, warnings };
     },
     sweep,
-    async stop() {
+    async stop(graceMs = STOP_GRACE_MS) {
+      const deadline = Date.now() + graceMs;
       stopping = true;
       clearInterval(sweeper);
       clearTimeout(socketRetry);
-      if (config.slackAppToken) await app.stop().catch(() => undefined);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // No new connections nor Socket Mode events; what was received is finished, until the deadline.
+      await Promise.all([
+        http.close(deadline),
+        config.slackAppToken ? app.stop().catch(() => undefined) : undefined,
+      ]);
+      await allIdle([http.requests, handlers, sweeps], deadline);
+      const cut = http.requests.size + handlers.size + sweeps.size;
       await store.close();
+      return { cut };
     },
   };
 }

@@ -1,5 +1,6 @@
 import 'dotenv/config';
-import { createKeyhouse, StartupError } from './app';
+import { constants } from 'node:os';
+import { createKeyhouse, StartupError, STOP_GRACE_MS } from './app';
 import { ConfigError, loadConfig } from './config';
 
 async function main(): Promise<void> {
@@ -41,15 +42,40 @@ async function main(): Promise<void> {
   const storage = config.redisUrl ? 'Redis' : `embedded store in ${config.dataDir}`;
   console.log(`Keyhouse is running: ${mode}, ${storage}, HTTP on port ${port}.`);
 
-  const shutdown = (signal: string) => {
-    console.log(`${signal} received, stopping.`);
+  // SIGTERM (a supervisor) or SIGINT (Ctrl-C): stop taking work, finish what is under way, exit 0. A
+  // second signal means "now": exit at once, as the signal's default would (128 + its number). One that
+  // comes within a second of the first is the same stop: Ctrl-C under `npm start` reaches Keyhouse from
+  // the terminal and again from npm, which passes signals on.
+  let stoppingSince: number | undefined;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < 1_000) return;
+      console.warn(`${signal} received again: exiting now, without finishing the work under way.`);
+      process.exit(128 + constants.signals[signal]);
+    }
+    stoppingSince = Date.now();
+    console.log(
+      `${signal} received: stopping. New connections are refused; the work under way gets up to ${STOP_GRACE_MS / 1000} s to finish.`,
+    );
     keyhouse.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      ({ cut }) => {
+        console.log(
+          cut === 0
+            ? 'Keyhouse stopped: all work under way was finished.'
+            : `Keyhouse stopped: ${cut} request${cut === 1 ? '' : 's'} still running after ${STOP_GRACE_MS / 1000} s ${cut === 1 ? 'was' : 'were'} cut off.`,
+        );
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error(
+          `Keyhouse did not stop cleanly: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        process.exit(1);
+      },
     );
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
 }
 
 // Anything that ends main() ends start-up: it is said in one line, like a bad setting.

@@ -512,7 +512,10 @@ function redisBackend(
       await (await client()).ping();
     },
     close: async () => {
-      await redis.disconnect(true).catch(() => undefined);
+      // Locks still held (a stop that cut work short) are freed now rather than at the end of their lease.
+      await locks.releaseAll().catch(() => undefined);
+      // Commands already sent are answered before the connection closes.
+      await withDeadline(redis.disconnect(false), timeoutMs, 'closing').catch(() => undefined);
       // A client that never connected keeps retrying until it is destroyed, which would keep a
       // stopped process alive.
       try {

@@ -103,6 +103,8 @@ const RELEASE_SCRIPT =
 export class RedisLocks {
   private readonly held = new AsyncLocalStorage<HeldLock[]>();
   private readonly unreleased = new Map<string, string>();
+  /** Every lock this process holds now, by key (one holder per key: the SET is NX). */
+  private readonly holding = new Map<string, string>();
 
   constructor(
     private readonly client: () => Promise<RedisLockClient>,
@@ -114,6 +116,16 @@ export class RedisLocks {
   /** The locks the calling async context holds, outermost first. */
   heldLocks(): readonly HeldLock[] {
     return this.held.getStore() ?? [];
+  }
+
+  /**
+   * Frees every lock this process holds or could not free: called as the store closes, so other replicas
+   * need not wait out a lease. A holder still running finds its lock gone, and its fenced write changes
+   * nothing (it answers "busy").
+   */
+  async releaseAll(): Promise<void> {
+    for (const [key, token] of this.holding) this.unreleased.set(key, token);
+    await this.releaseLeftovers();
   }
 
   /** Sends again the releases that failed; called when Redis answers again. */
@@ -174,9 +186,11 @@ export class RedisLocks {
       await new Promise((resolve) => setTimeout(resolve, pause + Math.random() * pause));
       pause = Math.min(pause * 2, 100);
     }
+    this.holding.set(key, token);
     try {
       return await this.held.run([...this.heldLocks(), { key, token, offsetMs }], fn);
     } finally {
+      if (this.holding.get(key) === token) this.holding.delete(key);
       this.unreleased.set(key, token);
       await withDeadline(release(), this.timeoutMs, 'releasing a lock').catch(() => undefined);
     }

@@ -41,6 +41,8 @@ export class FakeSlack {
   private counter = 0;
   /** Methods made to fail, with the Slack error they answer. */
   readonly failures = new Map<string, string>();
+  /** Methods (or `respond`) answered only after this many milliseconds: a slow Slack. */
+  readonly delays = new Map<string, number>();
   /** User groups' members by group ID, as `usergroups.users.list` answers them (a test sets them). */
   readonly userGroups = new Map<string, string[]>();
   private waiters: (() => void)[] = [];
@@ -50,11 +52,13 @@ export class FakeSlack {
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
-      void readBody(req).then((body) => {
+      void readBody(req).then(async (body) => {
         const path = req.url ?? '/';
         const method = path.startsWith('/respond/')
           ? 'respond'
           : (path.replace(/^\/api\//, '').split('?')[0] ?? '');
+        const delay = this.delays.get(method);
+        if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
         this.calls.push({ method, path, body });
         this.lastCallAt = Date.now();
         // Strict, as Slack is: every payload is checked against Slack's Block Kit rules.
