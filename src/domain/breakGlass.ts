@@ -267,17 +267,6 @@ export class BreakGlassService {
     return added;
   }
 
-  /** Who gets the card: the project's approvals channel, else the organization's, else its approvers. */
-  async recipients(actor: Actor, projectId: string): Promise<{ channel?: string; approvers: string[] }> {
-    const organization = await this.workspaces.organization(actor.teamId);
-    const project = await this.workspaces.project(organization, projectId);
-    const channel = project.settings.approvalsChannel ?? organization.settings.approvalsChannel;
-    return {
-      ...(channel ? { channel } : {}),
-      approvers: approversOf(project, ownersOf(this.workspaces.context(organization))),
-    };
-  }
-
   /** Records where a key's cards were posted, so its review can update them. */
   async attachCards(
     actor: Actor,
@@ -439,7 +428,7 @@ export class BreakGlassService {
     if (!members.includes(actor.userId)) {
       throw new DomainError(
         'forbidden',
-        `Break-glass is for the members of ${groupName(organization)}, and you are not one, so nothing was added. Ask to be added to the group in Slack if you are on call. ${askInstead}`,
+        `Break-glass is for the members of ${groupName(organization)}, and you are not one, so nothing was added. Ask to be added to the group in Slack if you are on call (Keyhouse sees the change within a minute). ${askInstead}`,
       );
     }
     return group.id;

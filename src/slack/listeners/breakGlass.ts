@@ -25,7 +25,7 @@ export async function deliverBreakGlass(
   added: BreakGlassAdded,
 ): Promise<Message> {
   const { record } = added;
-  const { channel, approvers } = await domain.breakGlass.recipients(actor, record.projectId);
+  const { channel, approvers } = await domain.approvals.approversFor(actor, record.projectId);
   const card = renderBreakGlassCard(record);
   const cards: BreakGlassRecord['cards'] = [];
   let where = '';
