@@ -139,6 +139,9 @@ describe('adding a break-glass key', () => {
     await breakGlass('UALICE', '--expires 30m');
     const [short] = (await domain.keys.list(owner, 'web')).keys;
     expect(Date.parse(short!.expiresAt!) - Date.now()).toBeLessThanOrEqual(30 * 60_000);
+    // The group's members were read from Slack once, and kept for the second.
+    expect(harness.slack.of('usergroups.users.list')).toHaveLength(1);
+    expect(harness.slack.of('usergroups.users.list')[0]!.body).toMatchObject({ usergroup: GROUP });
   });
 
   test('refusals say what is wrong and how to fix it, and store nothing', async () => {
