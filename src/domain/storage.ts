@@ -27,10 +27,11 @@ export interface DocumentStore {
    */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /**
-   * Counts one hit on `key` in a fixed window of `windowMs`, shared by every replica on the same backend:
-   * the count so far in this window (this hit included) and the milliseconds until the window resets.
+   * Counts `by` hits (default 1) on `key` in a fixed window of `windowMs`, shared by every replica on the
+   * same backend: the count so far in this window (these hits included) and the milliseconds until the
+   * window resets.
    */
-  hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
+  hit(key: string, windowMs: number, by?: number): Promise<{ count: number; resetMs: number }>;
   /** Throws when the backend does not answer. */
   ping(): Promise<void>;
   close(): Promise<void>;

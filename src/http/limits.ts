@@ -5,8 +5,9 @@ import type { DocumentStore } from '../domain/storage';
 
 /**
  * The key route's budgets: per client address, per project, and a smaller one for wrong tokens per
- * client address. Counts live in the store (shared by every replica on one Redis); when the counter
- * itself fails, the limit lets the request through and the route answers from its own read.
+ * client address. Counts live in the store (shared by every replica on one Redis); requests are counted
+ * in memory and sent in batches, so a fetch waits for no counter; when the counter itself fails, the
+ * limit lets the request through and the route answers from its own read.
  */
 
 const WINDOW_MS = 60_000;
@@ -66,12 +67,14 @@ export class KeyRouteLimits {
     return refusal(until - now, 'too many wrong tokens from this address');
   }
 
-  perAddress(address: string): Promise<Refusal | undefined> {
-    return this.count(`keys:ip:${address}`, this.limits.perIp, 'too many requests from this address');
+  /** Counts a request from an address (see `tally`). */
+  perAddress(address: string): Refusal | undefined | Promise<Refusal | undefined> {
+    return this.tally(`keys:ip:${address}`, this.limits.perIp, 'too many requests from this address');
   }
 
-  perProject(projectId: string): Promise<Refusal | undefined> {
-    return this.count(
+  /** Counts a request for a project whose token checked out (see `tally`). */
+  perProject(projectId: string): Refusal | undefined | Promise<Refusal | undefined> {
+    return this.tally(
       `keys:project:${projectId}`,
       this.limits.perProject,
       'too many requests for this project',
@@ -92,18 +95,106 @@ export class KeyRouteLimits {
     return refused;
   }
 
-  private async count(key: string, limit: number, what: string): Promise<Refusal | undefined> {
+  private async count(
+    key: string,
+    limit: number,
+    what: string,
+    by = 1,
+    tally?: Tally,
+  ): Promise<Refusal | undefined> {
     if (limit <= 0) return undefined;
     let hit;
     try {
-      hit = await this.store.hit(key, WINDOW_MS);
+      hit = await this.store.hit(key, WINDOW_MS, by);
     } catch (error) {
       this.onCounterFailure(error);
       return undefined; // fail open: the route's own read answers 503 if storage is away
     }
+    if (tally) {
+      tally.shared = hit.count; // ours included; hits counted meanwhile stay unsent
+      tally.resetAt = Date.now() + hit.resetMs;
+    }
     return hit.count > limit ? refusal(hit.resetMs, `${what} (${limit} a minute)`) : undefined;
   }
+
+  /** Each counter's known shared count, and the hits this replica counted since it last sent them. */
+  private readonly tallies = new Map<string, Tally>();
+  private sending: NodeJS.Timeout | undefined;
+  private quietUntil = 0;
+
+  /**
+   * Counts a request. Far from the limit, without a round trip: the decision uses the shared count as
+   * last read plus the hits this replica counted since, which are added to the shared count in one batch
+   * every SEND_MS. From EXACT_FROM of the limit on, each hit is counted in the store at once, so the
+   * limit holds exactly however many replicas share it.
+   */
+  private tally(
+    key: string,
+    limit: number,
+    what: string,
+    now = Date.now(),
+  ): Refusal | undefined | Promise<Refusal | undefined> {
+    if (limit <= 0) return undefined;
+    let tally = this.tallies.get(key);
+    if (!tally || tally.resetAt <= now) {
+      if (this.tallies.size >= MAX_TALLIES) this.forgetEnded(now);
+      tally = { shared: 0, unsent: 0, resetAt: now + WINDOW_MS };
+      this.tallies.set(key, tally);
+    }
+    tally.unsent += 1;
+    if (tally.shared + tally.unsent <= limit * EXACT_FROM) {
+      this.sending ??= setTimeout(() => void this.send(), SEND_MS).unref();
+      return undefined;
+    }
+    const by = tally.unsent;
+    tally.unsent = 0;
+    return this.count(key, limit, what, by, tally);
+  }
+
+  /** Adds every replica-local count to the shared one (commands sent together: one round trip). */
+  private async send(): Promise<void> {
+    this.sending = undefined;
+    const due = [...this.tallies].filter(([, tally]) => tally.unsent > 0);
+    const failures = await Promise.all(
+      due.map(async ([key, tally]) => {
+        const by = tally.unsent;
+        tally.unsent = 0;
+        try {
+          const hit = await this.store.hit(key, WINDOW_MS, by);
+          tally.shared = hit.count; // ours included; hits counted meanwhile stay unsent
+          tally.resetAt = Date.now() + hit.resetMs;
+          return undefined;
+        } catch (error) {
+          return error; // fail open: these hits are not counted
+        }
+      }),
+    );
+    const failure = failures.find((error) => error !== undefined);
+    if (failure !== undefined && Date.now() >= this.quietUntil) {
+      this.quietUntil = Date.now() + WINDOW_MS;
+      this.onCounterFailure(failure);
+    }
+  }
+
+  private forgetEnded(now: number): void {
+    for (const [key, tally] of this.tallies)
+      if (tally.resetAt <= now && tally.unsent === 0) this.tallies.delete(key);
+    if (this.tallies.size >= MAX_TALLIES) this.tallies.clear();
+  }
 }
+
+/** A counter as this replica sees it: the shared count as last read, and its own hits not yet sent. */
+interface Tally {
+  shared: number;
+  unsent: number;
+  resetAt: number;
+}
+
+/** How often a replica sends the hits it counted to the shared count. */
+const SEND_MS = 100;
+/** The share of a limit from which every hit is counted in the store at once. */
+const EXACT_FROM = 0.5;
+const MAX_TALLIES = 100_000;
 
 function refusal(resetMs: number, message: string): Refusal {
   return { retryAfter: Math.max(1, Math.ceil(resetMs / 1000)), message };

@@ -43,7 +43,7 @@ interface Backend {
   /** Applies a write; inside `withLock`, only while every lock held is still ours. */
   write(changes: DocumentWrite): Promise<void>;
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
-  hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
+  hit(key: string, windowMs: number, by: number): Promise<{ count: number; resetMs: number }>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -97,8 +97,10 @@ export class KeyvDocumentStore implements DocumentStore {
     return guarded(this.backend, () => this.backend.withLock(name, fn));
   }
 
-  hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {
-    return guarded(this.backend, () => this.backend.deadline(this.backend.hit(key, windowMs), 'counting'));
+  hit(key: string, windowMs: number, by = 1): Promise<{ count: number; resetMs: number }> {
+    return guarded(this.backend, () =>
+      this.backend.deadline(this.backend.hit(key, windowMs, by), 'counting'),
+    );
   }
 
   ping(): Promise<void> {
@@ -263,7 +265,7 @@ function sqliteBackend(
       }
     },
     withLock: (name, fn) => locks.withLock(name, fn),
-    hit: (key, windowMs) => Promise.resolve(counters.hit(key, windowMs)),
+    hit: (key, windowMs, by) => Promise.resolve(counters.hit(key, windowMs, by)),
     ping: async () => {
       await keyv.get('__ping__');
     },
@@ -280,16 +282,17 @@ function sqliteBackend(
 
 const CONNECT_TIMEOUT_MS = 2000;
 
-// Counts a hit and starts the window on the first one, in one step, so replicas share one count.
+// Counts hits and starts the window with the first ones, in one step, so replicas share one count.
 const HIT_SCRIPT =
-  "local c = redis.call('incr', KEYS[1]) if c == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end " +
+  "local c = redis.call('incrby', KEYS[1], ARGV[2]) " +
+  "if redis.call('pttl', KEYS[1]) < 0 then redis.call('pexpire', KEYS[1], ARGV[1]) end " +
   "return {c, redis.call('pttl', KEYS[1])}";
 
 /** Fixed-window counters of one process, for the embedded store. */
 class LocalCounters {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
 
-  hit(key: string, windowMs: number): { count: number; resetMs: number } {
+  hit(key: string, windowMs: number, by = 1): { count: number; resetMs: number } {
     const now = Date.now();
     if (this.windows.size > 10_000) {
       for (const [k, w] of this.windows) if (w.resetAt <= now) this.windows.delete(k);
@@ -299,7 +302,7 @@ class LocalCounters {
       window = { count: 0, resetAt: now + windowMs };
       this.windows.set(key, window);
     }
-    window.count += 1;
+    window.count += by;
     return { count: window.count, resetMs: window.resetAt - now };
   }
 }
@@ -501,10 +504,10 @@ function redisBackend(
       if (outcome !== 'ok') throw new Error(`the write was not applied (${String(outcome)})`);
     },
     withLock: (name, fn) => locks.withLock(name, fn),
-    hit: async (key, windowMs) => {
+    hit: async (key, windowMs, by) => {
       const [count, ttl] = (await runScript(await client(), HIT_SCRIPT, {
         keys: [`${namespace}:hit:${key}`],
-        arguments: [String(windowMs)],
+        arguments: [String(windowMs), String(by)],
       })) as [number, number];
       return { count, resetMs: ttl > 0 ? ttl : windowMs };
     },

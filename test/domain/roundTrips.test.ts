@@ -31,9 +31,9 @@ class CountingStore implements DocumentStore {
     this.calls += 1;
     return this.inner.withLock(name, fn);
   }
-  hit(key: string, windowMs: number) {
+  hit(key: string, windowMs: number, by?: number) {
     this.calls += 1;
-    return this.inner.hit(key, windowMs);
+    return this.inner.hit(key, windowMs, by);
   }
   ping() {
     return this.inner.ping();

@@ -25,9 +25,9 @@ export class RecordingStore implements DocumentStore {
     this.locks.push(name);
     return this.inner.withLock(name, fn);
   }
-  hit(key: string, windowMs: number) {
+  hit(key: string, windowMs: number, by?: number) {
     this.hits.push(key);
-    return this.inner.hit(key, windowMs);
+    return this.inner.hit(key, windowMs, by);
   }
   ping() {
     return this.inner.ping();
