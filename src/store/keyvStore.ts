@@ -8,6 +8,7 @@ import { claimDataDir } from './dataDirClaim';
 import { budgetLeftMs } from './budget';
 import { StoreTimeout, withDeadline } from './deadline';
 import { runScript } from './scripts';
+import { deserialize, serialize } from './serialization';
 import { busy, DEFAULT_LOCK_OPTIONS, type LockOptions, type RedisLockClient, RedisLocks } from './locks';
 
 export const STORAGE_UNAVAILABLE =
@@ -221,7 +222,7 @@ function sqliteBackend(
     rows.forget([key]);
     return deleteRow(key);
   };
-  const keyv = new Keyv({ store: sqlite, namespace, throwOnErrors: true });
+  const keyv = new Keyv({ store: sqlite, namespace, throwOnErrors: true, serialize, deserialize });
   keyv.on('error', () => undefined); // surfaced by throwOnErrors instead
   const locks = claim.locks;
   const counters = new LocalCounters();
@@ -269,7 +270,14 @@ function sqliteBackend(
     ping: async () => {
       await keyv.get('__ping__');
     },
-    open: () => claim.open(),
+    open: async () => {
+      await claim.open();
+      // Write-ahead logging: a commit appends to the log and fsyncs it once (synchronous = FULL), instead
+      // of rewriting pages behind a rollback journal: as durable, and several times cheaper per change.
+      // (DATA_DIR must be on a local filesystem, as SQLite's WAL needs.)
+      await sqlite.query('PRAGMA journal_mode = WAL');
+      await sqlite.query('PRAGMA synchronous = FULL');
+    },
     close: async () => {
       try {
         await sqlite.close();
