@@ -39,32 +39,33 @@ function staleness() {
     : undefined;
 }
 
-/** Fails the way the mode says: one line and exit 1, or a warning and exit 0 on install. */
-function fail(reason) {
+/** Says why dist/ could not be built, the way the mode wants: a warning on install, else one line and exit 1. */
+function fail(reason, remedy) {
   if (mode === '--on-install') {
-    console.warn(`Keyhouse was not built (${reason}): npm start builds it, or run npm run build.`);
+    console.warn(`Keyhouse was not built: ${reason}. npm start builds it when it can.`);
     process.exit(0);
   }
-  console.error(mode === '--if-stale' ? `Keyhouse cannot start: ${reason}` : `Build failed: ${reason}`);
+  console.error(`${mode === '--if-stale' ? 'Keyhouse cannot start' : 'Build failed'}: ${reason}: ${remedy}`);
   process.exit(1);
 }
 
-const why = mode === '--if-stale' ? staleness() : 'requested';
-if (why === undefined) process.exit(0);
+const why = mode === '--if-stale' ? staleness() : undefined;
+if (mode === '--if-stale' && why === undefined) process.exit(0);
 
 let tsc;
 try {
   tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
 } catch {
   fail(
-    `${why === 'requested' ? 'dist/ cannot be built' : why}, and TypeScript (a dev dependency) is not installed to build it: run npm install, or npm run build where it is`,
+    `${why ? `${why}, and ` : ''}TypeScript (a dev dependency) is not installed to build it`,
+    'run npm install, or npm run build where it is',
   );
 }
-if (mode === '--if-stale') console.log(`Building Keyhouse (${why})…`);
+if (why) console.log(`Building Keyhouse (${why})…`);
 // Built afresh, so a file removed from src/ leaves nothing behind in dist/.
 rmSync(dist, { recursive: true, force: true });
 const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
   cwd: root,
   stdio: 'inherit',
 });
-if (result.status !== 0) fail('the TypeScript build failed (npm run build shows why)');
+if (result.status !== 0) fail('the TypeScript build failed', 'npm run build shows why');
