@@ -324,8 +324,10 @@ export class DeliveryService {
    * set, within the last minute; token use and check-ins are written at most once a minute.
    */
   async serve(caller: Caller, checkIn?: CheckIn, limits: DeliveryLimits = {}): Promise<AuthorizedKeys> {
-    const set = await this.keySets.current(caller.projectId, caller.head);
     const now = this.workspaces.now();
+    const set =
+      this.keySets.known(caller.projectId, caller.head, now) ??
+      (await this.keySets.current(caller.projectId, caller.head));
     const projectId = caller.projectId;
     const served: AuthorizedKeys = {
       body: set.body,

@@ -45,15 +45,33 @@ export class SignedKeySets {
     readonly signingKey: DeploymentSigningKey,
   ) {}
 
+  /**
+   * The set already rendered for this very head (the store hands out the same head object while its
+   * text is unchanged) within the same hour, if any: the fetch's fast path, with nothing to compute.
+   */
+  known(
+    projectId: string,
+    read: KeySetHead | undefined,
+    now = this.workspaces.now(),
+  ): SignedKeySet | undefined {
+    const known = this.rendered.get(projectId);
+    const at = now.getTime();
+    return known &&
+      read &&
+      known.head === read &&
+      known.hour === Math.floor(at / HOUR_MS) &&
+      at < known.currentUntil
+      ? known.set
+      : undefined;
+  }
+
   /** The set to serve for a project whose head was just read (undefined: never written yet). */
   async current(projectId: string, read: KeySetHead | undefined, retried = false): Promise<SignedKeySet> {
     const now = this.workspaces.now();
     const hour = Math.floor(now.getTime() / HOUR_MS);
-    // The store hands out the same head object while its text is unchanged: nothing to compute.
+    const ready = this.known(projectId, read, now);
+    if (ready) return ready;
     const known = this.rendered.get(projectId);
-    if (known && read && known.head === read && known.hour === hour && now.getTime() < known.currentUntil) {
-      return known.set;
-    }
     let head = read;
     if (!head || !isCurrent(head, now)) {
       await this.rebuild(projectId, now);

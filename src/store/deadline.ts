@@ -15,9 +15,18 @@ export class StoreTimeout extends Error {
  */
 export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   const wait = Math.max(0, Math.min(ms, budgetLeftMs()));
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreTimeout(what, Math.round(wait))), wait);
+  // One promise and one timer: this runs for every store operation, key fetches included.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StoreTimeout(what, Math.round(wait))), wait);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error as Error); // passed on as it came
+      },
+    );
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

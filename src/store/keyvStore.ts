@@ -41,6 +41,8 @@ interface Backend {
   deadline<T>(operation: Promise<T>, what: string): Promise<T>;
   /** The stored texts of `keys`, as Keyv keeps them, in one round trip (`undefined` where missing). */
   readRaw(keys: string[]): Promise<(string | undefined)[]>;
+  /** The same texts when this process already holds them all (the embedded store's rows), else undefined. */
+  readCached?(keys: string[]): (string | undefined)[] | undefined;
   /** Applies a write; inside `withLock`, only while every lock held is still ours. */
   write(changes: DocumentWrite): Promise<void>;
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
@@ -74,6 +76,10 @@ export class KeyvDocumentStore implements DocumentStore {
    * changes: for the small documents every key fetch reads. Callers must not change what they get.
    */
   getShared<T>(keys: string[]): Promise<(T | undefined)[]> {
+    // Every row known and parsed already: no I/O, so nothing to bound or to fail.
+    const texts = this.backend.readCached?.(keys);
+    const values = texts && this.parsed.allKnown<T>(keys, texts);
+    if (values) return Promise.resolve(values);
     return guarded(this.backend, async () => {
       const texts = await this.backend.deadline(this.backend.readRaw(keys), 'reading');
       const values: (T | undefined)[] = [];
@@ -124,6 +130,20 @@ export class KeyvDocumentStore implements DocumentStore {
 /** The last stored text seen for each key and its parsed value; bounded, emptied when full. */
 class ParsedTexts {
   private readonly entries = new Map<string, { text: string; value: unknown; expires?: number }>();
+
+  /** The values of `texts` when each is the last one seen for its key (or missing), else undefined. */
+  allKnown<T>(keys: string[], texts: (string | undefined)[]): (T | undefined)[] | undefined {
+    const values: (T | undefined)[] = [];
+    for (const [i, text] of texts.entries()) {
+      if (text === undefined) values.push(undefined);
+      else {
+        const value = this.known<T>(keys[i] ?? '', text);
+        if (value === undefined) return undefined;
+        values.push(value);
+      }
+    }
+    return values;
+  }
 
   /** The value of `text` when it is the last one seen for `key` (and not expired), else undefined. */
   known<T>(key: string, text: string | undefined): T | undefined {
@@ -232,6 +252,10 @@ function sqliteBackend(
     deadline: (operation, what) => withDeadline(operation, timeoutMs, what),
     readRaw: async (keys) =>
       (await adapter.getMany(keys.map((key) => keyvKey(namespace, key)))) as (string | undefined)[],
+    readCached: (keys) => {
+      const stored = keys.map((key) => keyvKey(namespace, key));
+      return stored.every((key) => rows.has(key)) ? stored.map((key) => rows.get(key)) : undefined;
+    },
     // Not bounded: the file is this process's own, and a write given up on could still land after the
     // user was told it failed. All sets are one statement (SQLite applies a statement whole or not at
     // all); deletes follow, and callers order them so that a failure in between leaves nothing dangling.
