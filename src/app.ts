@@ -12,6 +12,7 @@ import { registerListeners } from './slack/listeners';
 import { onCallMembersFrom } from './slack/onCallGroup';
 import { runSweeps, type SweepResult } from './slack/sweeps';
 import { createDocumentStore } from './store/keyvStore';
+import { describeRedisTarget } from './store/redisClients';
 
 /** Keyhouse assembled: store, domain, Slack app and HTTP server, started and stopped together. */
 export interface Keyhouse {
@@ -107,12 +108,10 @@ async function checkToken(
 
 /** Where the store lives, said without credentials. */
 const storageName = (config: Config): string => {
+  if (config.redisCluster) return describeRedisTarget({ kind: 'cluster', nodes: config.redisCluster });
+  if (config.redisSentinel) return describeRedisTarget({ kind: 'sentinel', ...config.redisSentinel });
   if (!config.redisUrl) return `embedded store in ${config.dataDir}`;
-  try {
-    return `Redis at ${new URL(config.redisUrl).host}`;
-  } catch {
-    return 'Redis';
-  }
+  return describeRedisTarget({ kind: 'server', url: config.redisUrl });
 };
 
 const within = <T>(promise: Promise<T>, ms: number): Promise<T> => {
@@ -137,6 +136,8 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
     dataDir: config.dataDir,
     namespace: config.storeNamespace,
     ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    ...(config.redisCluster ? { redisCluster: config.redisCluster } : {}),
+    ...(config.redisSentinel ? { redisSentinel: config.redisSentinel } : {}),
   });
   const store = options.wrapStore ? options.wrapStore(backend) : backend;
   const logLevel = LOG_LEVELS[config.logLevel];

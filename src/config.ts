@@ -5,6 +5,7 @@ import { MAX_REGISTRATIONS_PER_TOKEN_PER_MINUTE } from './domain/limits';
 /** The install scripts on the dashboard hold the URL and must each fit one Slack text whole. */
 export const MAX_PUBLIC_URL_LENGTH = 200;
 import { documentKeys } from './domain/workspaces';
+import { parseRedisNodes, type RedisNode } from './store/redisClients';
 
 /** Settings from the environment (and `.env`). A bad or missing one stops start-up with one line naming it. */
 
@@ -40,6 +41,16 @@ const perMinute = (fallback: number) =>
       .max(1_000_000_000, 'must be at most 1000000000')
       .default(fallback),
   );
+
+/** `host:port,host:port,…` (each entry may be a redis:// or rediss:// URL carrying credentials). */
+const redisNodes = z.string().transform((text, ctx) => {
+  const nodes = parseRedisNodes(text);
+  if (typeof nodes === 'string') {
+    ctx.addIssue({ code: 'custom', message: nodes });
+    return z.NEVER;
+  }
+  return nodes;
+});
 
 const schema = z
   .object({
@@ -77,6 +88,16 @@ const schema = z
         ),
     ),
     REDIS_URL: optional(z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')),
+    REDIS_CLUSTER_NODES: optional(redisNodes),
+    REDIS_SENTINELS: optional(redisNodes),
+    REDIS_SENTINEL_NAME: optional(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9._-]{1,128}$/,
+          'must be the name of the master the Sentinels monitor (letters, digits, ., _ or -), such as mymaster',
+        ),
+    ),
     DATA_DIR: z.preprocess(blankAsUnset, z.string().default('./data')),
     ORG_OWNERS: z.preprocess(
       blankAsUnset,
@@ -154,6 +175,32 @@ const schema = z
     ),
   })
   .superRefine((env, ctx) => {
+    // One way to reach Redis: a server, a cluster, or a master through Sentinel.
+    const redis = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter(
+      (name) => env[name],
+    );
+    if (redis.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [redis[1]!],
+        message: `cannot be used with ${redis[0]!}: set one of them (a server, a cluster or Sentinel)`,
+      });
+    }
+    if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_SENTINEL_NAME'],
+        message:
+          'is missing: with REDIS_SENTINELS, set it to the name of the master the Sentinels monitor, such as mymaster',
+      });
+    }
+    if (env.REDIS_SENTINEL_NAME && !env.REDIS_SENTINELS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_SENTINELS'],
+        message: `is missing: REDIS_SENTINEL_NAME names a master found through Sentinel; list the Sentinels as host:port,host:port`,
+      });
+    }
     if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
       ctx.addIssue({
         code: 'custom',
@@ -173,6 +220,10 @@ export interface Config {
   /** Where instances reach Keyhouse; shown in the setup recipes. */
   publicUrl: string;
   redisUrl?: string;
+  /** The nodes of a Redis Cluster (REDIS_CLUSTER_NODES), instead of `redisUrl`. */
+  redisCluster?: RedisNode[];
+  /** A master found through Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_NAME), instead of `redisUrl`. */
+  redisSentinel?: { name: string; sentinels: RedisNode[] };
   dataDir: string;
   /** Prefix of every stored key, so several deployments can share one Redis. */
   storeNamespace: string;
@@ -214,6 +265,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     port: e.PORT,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
+    ...(e.REDIS_CLUSTER_NODES ? { redisCluster: e.REDIS_CLUSTER_NODES } : {}),
+    ...(e.REDIS_SENTINELS && e.REDIS_SENTINEL_NAME
+      ? { redisSentinel: { name: e.REDIS_SENTINEL_NAME, sentinels: e.REDIS_SENTINELS } }
+      : {}),
     dataDir: e.DATA_DIR,
     storeNamespace: e.STORE_NAMESPACE,
     orgOwners: e.ORG_OWNERS,

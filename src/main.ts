@@ -39,7 +39,13 @@ async function main(): Promise<void> {
   const { port, warnings } = started;
   for (const warning of warnings) console.warn(warning);
   const mode = config.slackAppToken ? 'Socket Mode' : 'HTTP mode (POST /slack/events)';
-  const storage = config.redisUrl ? 'Redis' : `embedded store in ${config.dataDir}`;
+  const storage = config.redisCluster
+    ? 'Redis Cluster'
+    : config.redisSentinel
+      ? 'Redis through Sentinel'
+      : config.redisUrl
+        ? 'Redis'
+        : `embedded store in ${config.dataDir}`;
   console.log(`Keyhouse is running: ${mode}, ${storage}, HTTP on port ${port}.`);
 
   // SIGTERM (a supervisor) or SIGINT (Ctrl-C): stop taking work, finish what is under way, exit 0. A

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Keyv from 'keyv';
@@ -10,6 +9,15 @@ import { StoreTimeout, withDeadline } from './deadline';
 import { runScript } from './scripts';
 import { deserialize, serialize } from './serialization';
 import { busy, DEFAULT_LOCK_OPTIONS, type LockOptions, type RedisLockClient, RedisLocks } from './locks';
+import {
+  onAnsweringAgain,
+  redisConnectOptions,
+  REPLICA_WAIT_MS,
+  type RedisNode,
+  type RedisTarget,
+} from './redisClients';
+import { sentinelReplicas, type WritePlan } from './sentinelReplicas';
+import { clusterLayout, type LayoutClient, placeAdapterKeys, singleNodeLayout } from './redisLayout';
 
 export const STORAGE_UNAVAILABLE =
   'Storage is unavailable right now, so nothing was changed. Try again in a minute; if it persists, tell whoever runs Keyhouse.';
@@ -170,6 +178,10 @@ class ParsedTexts {
 
 export interface StoreOptions {
   redisUrl?: string;
+  /** A Redis Cluster, instead of `redisUrl`. */
+  redisCluster?: RedisNode[];
+  /** A master found through Sentinel, instead of `redisUrl`. */
+  redisSentinel?: { name: string; sentinels: RedisNode[] };
   dataDir: string;
   /** Keeps tests (and several apps on one Redis) apart. */
   namespace?: string;
@@ -190,9 +202,16 @@ const loadSqlite = () => (require('@keyv/sqlite') as typeof import('@keyv/sqlite
 
 export function createDocumentStore(options: StoreOptions): KeyvDocumentStore {
   const namespace = options.namespace ?? 'keyhouse';
+  const target: RedisTarget | undefined = options.redisCluster
+    ? { kind: 'cluster', nodes: options.redisCluster }
+    : options.redisSentinel
+      ? { kind: 'sentinel', ...options.redisSentinel }
+      : options.redisUrl
+        ? { kind: 'server', url: options.redisUrl }
+        : undefined;
   return new KeyvDocumentStore(
-    options.redisUrl
-      ? redisBackend(options.redisUrl, namespace, options.lock, options.timeoutMs)
+    target
+      ? redisBackend(target, namespace, options.lock, options.timeoutMs)
       : sqliteBackend(options.dataDir, namespace, options.lock, options.timeoutMs),
   );
 }
@@ -397,21 +416,14 @@ export const keyvKey = (namespace: string, key: string): string =>
   key.startsWith(`${namespace}:`) ? key : `${namespace}:${key}`;
 
 function redisBackend(
-  url: string,
+  target: RedisTarget,
   namespace: string,
   lock = DEFAULT_LOCK_OPTIONS,
   timeoutMs = DEFAULT_STORE_TIMEOUT_MS,
 ): Backend {
   const redis = new (loadRedis())(
-    {
-      url,
-      // Fail fast while Redis is away instead of queueing commands until it returns.
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: 2000,
-        reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000),
-      },
-    },
+    // One server, a cluster or Sentinel; every node fails fast while it is away (see redisClients.ts).
+    redisConnectOptions(target),
     { throwOnConnectError: true, throwOnErrors: true },
   );
   const keyv = new Keyv({ store: redis, namespace, throwOnErrors: true });
@@ -430,8 +442,10 @@ function redisBackend(
         const reconnected = () => {
           void measureClock(ready);
           void locks.releaseLeftovers();
+          void locks.releaseRecent();
+          void replicas?.refresh();
         };
-        ready.on('ready', reconnected);
+        onAnsweringAgain(ready, reconnected);
         reconnected();
         return ready;
       },
@@ -456,10 +470,23 @@ function redisBackend(
       // Measured again at the next reconnection; until then writes outside a lock carry no deadline.
     }
   };
-  const locks = new RedisLocks(client, `${namespace}:`, lock, timeoutMs);
-  // The exact key and stored text Keyv would use, so fenced writes read back through Keyv.
-  const redisKey = (key: string) => redis.createKeyPrefix(keyvKey(namespace, key), redis.namespace);
+  // In a cluster, each key carries its workspace's hash tag (see redisLayout.ts); one server keeps its keys.
+  const layout =
+    target.kind === 'cluster'
+      ? clusterLayout(namespace, client as unknown as () => Promise<LayoutClient>)
+      : singleNodeLayout(namespace);
+  const locks = new RedisLocks(client, `${namespace}:`, lock, timeoutMs, layout.lockKey);
+  if (layout.sharded) placeAdapterKeys(redis, layout, () => locks.heldLocks());
   const deadline = <T>(operation: Promise<T>, what: string) => withDeadline(operation, timeoutMs, what);
+  // Through Sentinel, a change counts once every replica that could be promoted holds it: a failover then
+  // keeps it (see sentinelReplicas.ts). One they do not confirm in time may still be lost in a failover,
+  // so its caller is told it is not known.
+  const replicas = target.kind === 'sentinel' ? sentinelReplicas(target.name, target.sentinels) : undefined;
+  const keptByReplica = async (connection: Client, plan: WritePlan | undefined): Promise<void> => {
+    if (!replicas || !plan) return;
+    if (await replicas.kept(connection, plan, Math.min(REPLICA_WAIT_MS, budgetLeftMs()))) return;
+    throw new DomainError('storage_unavailable', STORAGE_UNCONFIRMED);
+  };
   return {
     keyv,
     open: () => Promise.resolve(),
@@ -474,14 +501,24 @@ function redisBackend(
     write: async (changes) => {
       const connection = await client();
       if (budgetLeftMs() <= 0) throw new StoreTimeout('writing (no time left)', 0);
-      const held = locks.heldLocks();
       const sets = changes.set ?? [];
+      // The documents' keys as stored, the commit's record and the locks that fence the write: all in one
+      // slot on a cluster (see redisLayout.ts).
+      const placed = await deadline(
+        layout.placeWrite(
+          [...sets.map(({ key }) => key), ...(changes.delete ?? [])].map((key) => keyvKey(namespace, key)),
+          locks.heldLocks(),
+        ),
+        'writing',
+      );
+      const held = placed.fencing;
+      const plan = await replicas?.plan(connection);
       const values: string[] = [];
       for (const { value, ttlMs } of sets) {
         const expires = ttlMs ? Date.now() + ttlMs : undefined;
         values.push(String(await keyv.serializeData({ value, expires })), String(ttlMs ?? 0));
       }
-      const record = `${namespace}:commit:${randomUUID()}`;
+      const record = placed.record;
       const waitMs = Math.min(timeoutMs, budgetLeftMs());
       // The deadline on Redis's clock: measured when the lock was taken, else at connection.
       const offsetMs = held.length > 0 ? Math.min(...held.map((h) => h.offsetMs)) : clockOffsetMs;
@@ -493,8 +530,8 @@ function redisBackend(
             keys: [
               record,
               ...held.map((h) => h.key),
-              ...sets.map(({ key }) => redisKey(key)),
-              ...(changes.delete ?? []).map(redisKey),
+              // The exact keys Keyv reads, so fenced writes read back through Keyv.
+              ...placed.keys.map((key) => redis.createKeyPrefix(key, redis.namespace)),
             ],
             arguments: [
               String(held.length),
@@ -529,11 +566,12 @@ function redisBackend(
           unknown.cause = error;
           throw unknown;
         }
-        if (confirmed === 'applied') return;
+        if (confirmed === 'applied') return keptByReplica(connection, plan);
         throw error; // cancelled: nothing was changed, and nothing will be
       }
       if (outcome === 'lost') throw busy();
       if (outcome !== 'ok') throw new Error(`the write was not applied (${String(outcome)})`);
+      await keptByReplica(connection, plan);
     },
     withLock: (name, fn) => locks.withLock(name, fn),
     hit: async (key, windowMs, by) => {
@@ -549,6 +587,7 @@ function redisBackend(
     close: async () => {
       // Locks still held (a stop that cut work short) are freed now rather than at the end of their lease.
       await locks.releaseAll().catch(() => undefined);
+      replicas?.close();
       // Commands already sent are answered before the connection closes.
       await withDeadline(redis.disconnect(false), timeoutMs, 'closing').catch(() => undefined);
       // A client that never connected keeps retrying until it is destroyed, which would keep a

@@ -111,6 +111,8 @@ export class RedisLocks {
     private readonly prefix: string,
     private readonly options: LockOptions = DEFAULT_LOCK_OPTIONS,
     private readonly timeoutMs = 1000,
+    /** Where lock `name` is kept (a cluster puts it in its workspace's slot); `<prefix>lock:<name>` if unset. */
+    private readonly keyOf?: (name: string, held: readonly HeldLock[]) => Promise<string>,
   ) {}
 
   /** The locks the calling async context holds, outermost first. */
@@ -126,6 +128,38 @@ export class RedisLocks {
   async releaseAll(): Promise<void> {
     for (const [key, token] of this.holding) this.unreleased.set(key, token);
     await this.releaseLeftovers();
+  }
+
+  /** Releases made within the last lease, by token: a master that took over may never have had them. */
+  private readonly released = new Map<string, { key: string; at: number }>();
+
+  private remember(key: string, token: string): void {
+    const now = Date.now();
+    for (const [old, { at }] of this.released) {
+      if (now - at <= this.options.leaseMs && this.released.size < 10_000) break;
+      this.released.delete(old);
+    }
+    this.released.set(token, { key, at: now });
+  }
+
+  /**
+   * Sends again the releases of the last lease: called when another master takes over (a failover), which
+   * may have the lock from its old master's replication but not the release. Only a lock that still holds
+   * the released token is deleted, so this frees nothing anyone holds now.
+   */
+  async releaseRecent(): Promise<void> {
+    if (this.released.size === 0) return;
+    const client = await this.client();
+    const now = Date.now();
+    for (const [token, { key, at }] of [...this.released]) {
+      this.released.delete(token);
+      if (now - at > this.options.leaseMs) continue;
+      await withDeadline(
+        runScript(client, RELEASE_SCRIPT, { keys: [key], arguments: [token] }),
+        this.timeoutMs,
+        'releasing a lock',
+      ).catch(() => undefined);
+    }
   }
 
   /** Sends again the releases that failed; called when Redis answers again. */
@@ -149,12 +183,13 @@ export class RedisLocks {
   async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const client = await this.client();
     void this.releaseLeftovers();
-    const key = `${this.prefix}lock:${name}`;
+    const key = this.keyOf ? await this.keyOf(name, this.heldLocks()) : `${this.prefix}lock:${name}`;
     const token = randomUUID();
     const release = async (): Promise<void> => {
       try {
         await runScript(client, RELEASE_SCRIPT, { keys: [key], arguments: [token] });
         if (this.unreleased.get(key) === token) this.unreleased.delete(key);
+        this.remember(key, token);
       } catch {
         this.unreleased.set(key, token);
       }

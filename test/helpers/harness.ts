@@ -9,6 +9,8 @@ export const OWNER_ID = 'UOWNER1';
 export interface Harness {
   slack: FakeSlack;
   apps: { keyhouse: Keyhouse; url: string }[];
+  /** The STORE_NAMESPACE the apps share. */
+  namespace: string;
   /** A user talking to the first app (or to app `appIndex`). */
   user(userId: string, appIndex?: number): SlackUser;
   /** The same person's clicks, events and form submissions. */
@@ -18,7 +20,8 @@ export interface Harness {
 
 /**
  * Starts real Keyhouse apps in HTTP mode on free ports, talking to one fake Slack. With `replicas > 1`
- * or `backend: 'redis'`, they share one Redis namespace, like replicas in production.
+ * or `backend: 'redis'`, they share one Redis namespace, like replicas in production: the shared Redis,
+ * or the cluster or Sentinel set `env` names (REDIS_CLUSTER_NODES, REDIS_SENTINELS).
  */
 export async function startHarness(
   options: { replicas?: number; backend?: 'embedded' | 'redis'; env?: Record<string, string> } = {},
@@ -29,6 +32,9 @@ export async function startHarness(
   const namespace = uniqueNamespace();
   const dataDir = tempDir();
   const apps: Harness['apps'] = [];
+  const ownRedis = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].some(
+    (name) => options.env?.[name],
+  );
   for (let i = 0; i < (options.replicas ?? 1); i += 1) {
     const config = loadConfig({
       SLACK_BOT_TOKEN: 'xoxb-test',
@@ -39,7 +45,7 @@ export async function startHarness(
       ORG_OWNERS: OWNER_ID,
       LOG_LEVEL: 'error',
       STORE_NAMESPACE: namespace,
-      ...(backend === 'redis' ? { REDIS_URL } : {}),
+      ...(backend === 'redis' && !ownRedis ? { REDIS_URL } : {}),
       ...options.env,
     });
     const keyhouse = createKeyhouse(config);
@@ -49,6 +55,7 @@ export async function startHarness(
   return {
     slack,
     apps,
+    namespace,
     user: (userId, appIndex = 0) => new SlackUser((apps[appIndex] ?? apps[0])!.url, slack, userId),
     client: (userId, appIndex = 0) => new SlackClientOf((apps[appIndex] ?? apps[0])!.url, userId),
     async stop() {

@@ -1,0 +1,143 @@
+/**
+ * The three ways Keyhouse reaches Redis: one server (REDIS_URL), a Redis Cluster (REDIS_CLUSTER_NODES) or
+ * a master found through Sentinel (REDIS_SENTINELS and REDIS_SENTINEL_NAME). This module knows their
+ * settings and the connection options each needs; it loads no driver.
+ */
+
+/** One `host:port`, with what its URL form carried (credentials, TLS), applied to every connection. */
+export interface RedisNode {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  tls?: boolean;
+}
+
+export type RedisTarget =
+  | { kind: 'server'; url: string }
+  | { kind: 'cluster'; nodes: RedisNode[] }
+  | { kind: 'sentinel'; name: string; sentinels: RedisNode[] };
+
+/**
+ * Parses `host:port,host:port,…`; each entry may also be written `redis://[user:password@]host:port` (or
+ * `rediss://` for TLS). Returns the nodes, or what is wrong in words.
+ */
+export function parseRedisNodes(text: string): RedisNode[] | string {
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  if (entries.length === 0) return 'must list host:port pairs separated by commas';
+  const nodes: RedisNode[] = [];
+  for (const entry of entries) {
+    const node = parseNode(entry);
+    if (!node) {
+      return `must list host:port pairs separated by commas (such as 10.0.0.1:6379,10.0.0.2:6379); ${JSON.stringify(entry.replace(/\/\/[^@/]*@/, '//…@'))} is not one`;
+    }
+    nodes.push(node);
+  }
+  const withCredentials = nodes.filter((n) => n.password !== undefined || n.tls);
+  if (withCredentials.length > 0 && withCredentials.length < nodes.length) {
+    return 'must give every entry the same URL form when one carries a password or rediss:// (or give it once, to all)';
+  }
+  return nodes;
+}
+
+function parseNode(entry: string): RedisNode | undefined {
+  if (/^rediss?:\/\//i.test(entry)) {
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      return undefined;
+    }
+    if (!url.hostname || !url.port || (url.pathname !== '' && url.pathname !== '/')) return undefined;
+    return {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port),
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      ...(url.protocol === 'rediss:' ? { tls: true } : {}),
+    };
+  }
+  const match = /^(?:\[([0-9a-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/i.exec(entry);
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65535) return undefined;
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+/** How the target is named in the start-up line, without credentials. */
+export function describeRedisTarget(target: RedisTarget): string {
+  const list = (nodes: RedisNode[]) => nodes.map((n) => `${n.host}:${n.port}`).join(', ');
+  switch (target.kind) {
+    case 'cluster':
+      return `Redis Cluster at ${list(target.nodes)}`;
+    case 'sentinel':
+      return `Redis master ${target.name} through Sentinel at ${list(target.sentinels)}`;
+    default:
+      try {
+        return `Redis at ${new URL(target.url).host}`;
+      } catch {
+        return 'Redis';
+      }
+  }
+}
+
+/** Options every connection to a Redis node gets: fail fast while it is away, reconnect with backoff. */
+const nodeOptions = (credentials: RedisNode | undefined) => ({
+  // Fail fast while a node is away instead of queueing commands until it returns.
+  disableOfflineQueue: true,
+  ...(credentials?.username ? { username: credentials.username } : {}),
+  ...(credentials?.password ? { password: credentials.password } : {}),
+  socket: {
+    connectTimeout: 2000,
+    reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000),
+    ...(credentials?.tls ? { tls: true as const } : {}),
+  },
+});
+
+/**
+ * What @keyv/redis is given to connect: node-redis's createClient options for one server, its
+ * createCluster options (`rootNodes`, `defaults`) for a cluster, its createSentinel options
+ * (`sentinelRootNodes`, `name`) for Sentinel.
+ */
+export function redisConnectOptions(target: RedisTarget): Record<string, unknown> {
+  switch (target.kind) {
+    case 'cluster':
+      return {
+        rootNodes: target.nodes.map((n) => ({ socket: { host: n.host, port: n.port } })),
+        defaults: nodeOptions(target.nodes[0]),
+        // Every command goes to the master of its slot: a lock or a fenced write must read what the
+        // master holds, never a replica that lags it.
+        useReplicas: false,
+      };
+    case 'sentinel':
+      return {
+        name: target.name,
+        sentinelRootNodes: target.sentinels.map((n) => ({ host: n.host, port: n.port })),
+        nodeClientOptions: nodeOptions(target.sentinels[0]),
+        sentinelClientOptions: nodeOptions(target.sentinels[0]),
+      };
+    default:
+      return { url: target.url, ...nodeOptions(undefined) };
+  }
+}
+
+interface Emitter {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/**
+ * Calls `listener` each time Redis answers again after it was away: a server's connection is ready, a
+ * cluster node's connection is ready, or Sentinel names a new master.
+ */
+export function onAnsweringAgain(client: Emitter, listener: () => void): void {
+  client.on('ready', listener);
+  client.on('node-ready', listener);
+  client.on('topology-change', (event) => {
+    if ((event as { type?: string } | undefined)?.type === 'MASTER_CHANGE') listener();
+  });
+}
+
+/** How long a change through Sentinel waits for its replicas to hold it. */
+export const REPLICA_WAIT_MS = 300;

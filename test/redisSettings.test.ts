@@ -1,0 +1,86 @@
+import { ConfigError, loadConfig } from '../src/config';
+import { FakeSlack } from './helpers/fakeSlack';
+import { launch, processSettings } from './helpers/keyhouseProcess';
+
+/** REDIS_CLUSTER_NODES, REDIS_SENTINELS and REDIS_SENTINEL_NAME: read, or refused in one line naming them. */
+const base = { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'secret' };
+
+const refusal = (env: Record<string, string>): string => {
+  try {
+    loadConfig({ ...base, ...env });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error('the settings were accepted');
+};
+
+test('a cluster is its nodes, as host:port or as URLs that carry credentials and TLS', () => {
+  expect(
+    loadConfig({ ...base, REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002' }).redisCluster,
+  ).toEqual([
+    { host: '10.0.0.1', port: 7000 },
+    { host: '10.0.0.2', port: 7001 },
+    { host: '::1', port: 7002 },
+  ]);
+  expect(
+    loadConfig({ ...base, REDIS_CLUSTER_NODES: 'rediss://app:p%40ss@redis-1.internal:6380' }).redisCluster,
+  ).toEqual([{ host: 'redis-1.internal', port: 6380, username: 'app', password: 'p@ss', tls: true }]);
+  const config = loadConfig({ ...base, REDIS_CLUSTER_NODES: '10.0.0.1:7000' });
+  expect(config.redisUrl).toBeUndefined();
+  expect(config.redisSentinel).toBeUndefined();
+});
+
+test('Sentinel is the Sentinels and the name of the master they watch', () => {
+  expect(
+    loadConfig({ ...base, REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379', REDIS_SENTINEL_NAME: 'mymaster' })
+      .redisSentinel,
+  ).toEqual({
+    name: 'mymaster',
+    sentinels: [
+      { host: '10.0.0.1', port: 26379 },
+      { host: '10.0.0.2', port: 26379 },
+    ],
+  });
+});
+
+test('a bad or clashing Redis setting is refused in one line naming it', () => {
+  expect(refusal({ REDIS_CLUSTER_NODES: '10.0.0.1' })).toBe(
+    'REDIS_CLUSTER_NODES must list host:port pairs separated by commas (such as 10.0.0.1:6379,10.0.0.2:6379); "10.0.0.1" is not one',
+  );
+  expect(refusal({ REDIS_CLUSTER_NODES: '10.0.0.1:70000' })).toMatch(
+    /^REDIS_CLUSTER_NODES must list host:port/,
+  );
+  expect(refusal({ REDIS_CLUSTER_NODES: 'redis://:hunter2@10.0.0.1' })).not.toContain('hunter2');
+  expect(refusal({ REDIS_CLUSTER_NODES: 'redis://:pw@10.0.0.1:7000,10.0.0.2:7001' })).toMatch(
+    /^REDIS_CLUSTER_NODES must give every entry the same URL form/,
+  );
+  expect(refusal({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '10.0.0.1:7000' })).toBe(
+    'REDIS_CLUSTER_NODES cannot be used with REDIS_URL: set one of them (a server, a cluster or Sentinel)',
+  );
+  expect(refusal({ REDIS_CLUSTER_NODES: '10.0.0.1:7000', REDIS_SENTINELS: '10.0.0.1:26379' })).toMatch(
+    /^REDIS_SENTINELS cannot be used with REDIS_CLUSTER_NODES/,
+  );
+  expect(refusal({ REDIS_SENTINELS: '10.0.0.1:26379' })).toMatch(
+    /^REDIS_SENTINEL_NAME is missing: with REDIS_SENTINELS, set it to the name of the master/,
+  );
+  expect(refusal({ REDIS_SENTINEL_NAME: 'mymaster' })).toMatch(/^REDIS_SENTINELS is missing/);
+  expect(refusal({ REDIS_SENTINELS: '10.0.0.1:26379', REDIS_SENTINEL_NAME: 'my master' })).toMatch(
+    /^REDIS_SENTINEL_NAME must be the name of the master the Sentinels monitor/,
+  );
+});
+
+test('the process stops at start with that one line', async () => {
+  const slack = new FakeSlack();
+  await slack.start();
+  try {
+    const run = launch({ ...processSettings(slack), REDIS_CLUSTER_NODES: 'redis-1' });
+    expect(await run.exited).toBe(1);
+    // Before the settings are read, the line is plain text (the log format is itself a setting).
+    expect(run.stderr()).toBe(
+      'Keyhouse cannot start: REDIS_CLUSTER_NODES must list host:port pairs separated by commas (such as 10.0.0.1:6379,10.0.0.2:6379); "redis-1" is not one\n',
+    );
+  } finally {
+    await slack.stop();
+  }
+}, 30_000);

@@ -1,0 +1,266 @@
+import { STORAGE_UNAVAILABLE, STORAGE_UNCONFIRMED } from '../../src/store/keyvStore';
+import { startHarness, OWNER_ID, type Harness } from '../helpers/harness';
+import { RedisClusterProcesses, redisCli } from '../helpers/redisCluster';
+import { KeyFactory } from '../helpers/sshKeygen';
+import { visibleText } from '../helpers/slackUser';
+
+/**
+ * Two app instances on a real three-master Redis Cluster (REDIS_CLUSTER_NODES), as replicas behind a
+ * load balancer: the replica scenarios hold, a workspace's keys share its hash tag, and a master killed
+ * mid-run costs answers "storage unavailable", never a lost or doubled change.
+ */
+jest.setTimeout(120_000);
+
+const keys = new KeyFactory();
+const cluster = new RedisClusterProcesses();
+let harness: Harness;
+
+beforeAll(() => cluster.start());
+afterAll(async () => {
+  await cluster.stop();
+  keys.cleanup();
+});
+afterEach(() => harness?.stop());
+
+const start = (env: Record<string, string> = {}) =>
+  startHarness({ replicas: 2, backend: 'redis', env: { REDIS_CLUSTER_NODES: cluster.nodes, ...env } });
+
+const domainOf = (i: number) => harness.apps[i]!.keyhouse.domain;
+const owner = { teamId: 'T0001', userId: OWNER_ID };
+
+/** Every key of `namespace`, from every master. */
+const storedKeys = (namespace: string): string[] =>
+  cluster.masters.flatMap((m) =>
+    redisCli(m.port, '--scan', '--pattern', `${namespace}*`).split('\n').filter(Boolean),
+  );
+
+describe('replicas on a cluster', () => {
+  beforeEach(async () => {
+    harness = await start();
+  });
+
+  test('concurrent creates of one project name on both replicas leave exactly one project', async () => {
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        harness
+          .user(OWNER_ID, i % 2)
+          .command('/project', 'create race')
+          .then((c) => visibleText(c.body)),
+      ),
+    );
+    expect(replies.filter((text) => text.includes('Created project *race*'))).toHaveLength(1);
+    expect(replies.filter((text) => /already exists|Someone else is changing/.test(text))).toHaveLength(9);
+    const { projects } = await domainOf(1).projects.list(owner);
+    expect(projects.filter((p) => p.name === 'race')).toHaveLength(1);
+    expect(projects.filter((p) => p.isDefault)).toHaveLength(1);
+  });
+
+  test('concurrent adds of distinct keys on both replicas lose none', async () => {
+    await harness.user(OWNER_ID).command('/project', 'create web');
+    const lines = Array.from({ length: 12 }, () => keys.generate('ed25519').publicLine);
+    const replies = await Promise.all(
+      lines.map((line, i) =>
+        harness
+          .user(OWNER_ID, i % 2)
+          .command('/sshkey', `add web ${line}`)
+          .then((c) => visibleText(c.body)),
+      ),
+    );
+    expect(replies.every((text) => text.includes('Added key'))).toBe(true);
+    const { keys: stored } = await domainOf(0).keys.list(owner, 'web');
+    expect(stored).toHaveLength(12);
+    expect(new Set(stored.map((k) => k.fingerprint)).size).toBe(12);
+    expect((await domainOf(1).organizations.overview(owner)).keyCount).toBe(12);
+  });
+
+  test('concurrent adds of one key on both replicas store it once', async () => {
+    await harness.user(OWNER_ID).command('/project', 'create web');
+    const line = keys.generate('ed25519').publicLine;
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        harness
+          .user(OWNER_ID, i % 2)
+          .command('/sshkey', `add web ${line}`)
+          .then((c) => visibleText(c.body)),
+      ),
+    );
+    expect(replies.filter((text) => text.includes('Added key'))).toHaveLength(1);
+    const { keys: stored } = await domainOf(1).keys.list(owner, 'web');
+    expect(stored).toHaveLength(1);
+  });
+
+  test("a workspace's documents, locks and commit records carry its team's hash tag; deployment-wide documents have their own", async () => {
+    await harness.user(OWNER_ID).command('/project', 'create web');
+    await harness.user(OWNER_ID).command('/sshkey', `add web ${keys.generate('ed25519').publicLine}`);
+    const other = { teamId: 'T0002', userId: OWNER_ID };
+    await domainOf(1).projects.create(other, 'api');
+    const namespace = harness.namespace;
+    const stored = storedKeys(namespace);
+    const { project } = await domainOf(0).projects.show(owner, 'web');
+    const { project: api } = await domainOf(0).projects.show(other, 'api');
+    // The documents of each workspace, in its slot; the mapping from a project to its team beside them.
+    expect(stored).toEqual(
+      expect.arrayContaining([
+        `${namespace}::${namespace}:{T0001}:org:T0001`,
+        `${namespace}::${namespace}:{T0001}:project:${project.id}`,
+        `${namespace}::${namespace}:{T0001}:keyset:${project.id}`,
+        `${namespace}::${namespace}:{T0002}:org:T0002`,
+        `${namespace}::${namespace}:{T0002}:project:${api.id}`,
+        `${namespace}:workspace-of:${project.id}`,
+        `${namespace}::${namespace}:{deployment:signing-key}:deployment:signing-key`,
+      ]),
+    );
+    for (const key of stored) {
+      if (key.startsWith(`${namespace}:workspace-of:`) || key.startsWith(`${namespace}:hit:`)) continue;
+      // Every other key has a hash tag: a team, or a deployment-wide document's own name.
+      expect(key).toMatch(
+        /\{(T000[12]|deployment:signing-key|requests:pending|keys:expiring|keys:breakglass)\}/,
+      );
+    }
+    expect(redisCli(cluster.masters[0]!.port, '-c', 'get', `${namespace}:workspace-of:${api.id}`)).toBe(
+      'T0002',
+    );
+    // Both teams' documents are where each replica reads them.
+    expect((await domainOf(1).projects.show(owner, 'web')).project.keys).toHaveLength(1);
+  });
+
+  test('the key route reads a project in one round trip once its team is known, on either replica', async () => {
+    harness = await restart({
+      KEY_RATE_LIMIT_PER_IP: '0',
+      KEY_RATE_LIMIT_PER_PROJECT: '0',
+      KEY_AUTH_FAILURES_PER_IP: '0',
+    });
+    await harness.user(OWNER_ID).command('/project', 'create web');
+    await harness.user(OWNER_ID).command('/sshkey', `add web ${keys.generate('ed25519').publicLine}`);
+    const text = visibleText((await harness.user(OWNER_ID).command('/project', 'token web')).body);
+    const token = /```(khk_[^`]+)```/.exec(text)?.[1];
+    const { project } = await domainOf(0).projects.show(owner, 'web');
+    const fetchKeys = (app: number) =>
+      fetch(`${harness.apps[app]!.url}/v1/projects/${project.id}/authorized_keys`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+    // First fetches: the second replica learns the project's team (and each writes the token's use).
+    for (const app of [0, 1]) expect((await fetchKeys(app)).status).toBe(200);
+    for (const m of cluster.masters) redisCli(m.port, 'config', 'resetstat');
+    for (let i = 0; i < 10; i += 1) {
+      const response = await fetchKeys(i % 2);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('# keyhouse project=');
+    }
+    const calls = (command: string) =>
+      cluster.masters
+        .map((m) =>
+          Number(
+            new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(
+              redisCli(m.port, 'info', 'commandstats'),
+            )?.[1] ?? 0,
+          ),
+        )
+        .reduce((a, b) => a + b, 0);
+    expect(calls('mget')).toBe(10);
+    expect(calls('get')).toBe(0);
+    expect(calls('evalsha') + calls('eval')).toBe(0);
+  });
+});
+
+/** The answers a user may get while a master is away: a change made, or one clearly not (or not known). */
+type Outcome = 'added' | 'unavailable' | 'unconfirmed' | 'busy';
+
+function outcomeOf(text: string): Outcome {
+  if (text.includes('Added key')) return 'added';
+  if (text.includes(STORAGE_UNCONFIRMED.slice(0, 40))) return 'unconfirmed';
+  if (text.includes(STORAGE_UNAVAILABLE.slice(0, 40))) return 'unavailable';
+  if (text.includes('Someone else is changing this right now')) return 'busy';
+  throw new Error(`an answer that is neither a change nor a storage failure: ${text}`);
+}
+
+/** A team whose workspace lives on another master than `team`'s. */
+function teamElsewhere(team: string): string {
+  const master = cluster.masterOf(cluster.slotOf(`{${team}}`)).port;
+  for (let i = 2; i < 200; i += 1) {
+    const candidate = `T${String(i).padStart(4, '0')}`;
+    if (cluster.masterOf(cluster.slotOf(`{${candidate}}`)).port !== master) return candidate;
+  }
+  throw new Error('every team lives on one master');
+}
+
+describe('a master killed mid-run', () => {
+  test('every answer is a change that stays or "storage unavailable"; none is lost or doubled; other masters serve on', async () => {
+    harness = await start();
+    const elsewhere = { teamId: teamElsewhere('T0001'), userId: OWNER_ID };
+    await harness.user(OWNER_ID).command('/project', 'create web');
+    await domainOf(0).projects.create(elsewhere, 'api');
+    // Both replicas have read both workspaces once.
+    for (const i of [0, 1]) {
+      await domainOf(i).projects.show(owner, 'web');
+      await domainOf(i).projects.show(elsewhere, 'api');
+    }
+    const master = cluster.masterOf(cluster.slotOf('{T0001}'));
+
+    const answers: { line: string; outcome: Outcome }[] = [];
+    const elsewhereAnswers: Outcome[] = [];
+    let killed = false;
+    let stop = false;
+    const worker = async (w: number) => {
+      for (let i = 0; !stop; i += 1) {
+        const line = keys.generate('ed25519').publicLine;
+        const text = visibleText(
+          (await harness.user(OWNER_ID, (w + i) % 2).command('/sshkey', `add web ${line}`)).body,
+        );
+        answers.push({ line, outcome: outcomeOf(text) });
+        if (killed) {
+          const other = await domainOf(w % 2)
+            .keys.add(elsewhere, 'api', { publicKey: keys.generate('ed25519').publicLine })
+            .then(
+              () => 'added' as const,
+              (error: Error) => outcomeOf(error.message),
+            );
+          elsewhereAnswers.push(other);
+        }
+      }
+    };
+    const workers = [0, 1, 2].map(worker);
+    while (answers.filter((a) => a.outcome === 'added').length < 6)
+      await new Promise((r) => setTimeout(r, 20));
+    await master.kill();
+    killed = true;
+    const killedAt = answers.length;
+    await new Promise((r) => setTimeout(r, 4_000));
+    await master.start();
+    await cluster.settled();
+    // Serving again: wait for a few changes to land after the restart.
+    const restartedAt = answers.length;
+    const until = Date.now() + 30_000;
+    while (answers.slice(restartedAt).filter((a) => a.outcome === 'added').length < 3 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    stop = true;
+    await Promise.all(workers);
+
+    const during = answers.slice(killedAt, restartedAt);
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.some((a) => a.outcome === 'unavailable' || a.outcome === 'unconfirmed')).toBe(true);
+    expect(answers.slice(restartedAt).filter((a) => a.outcome === 'added').length).toBeGreaterThanOrEqual(3);
+
+    const { keys: stored } = await domainOf(1).keys.list(owner, 'web');
+    const fingerprints = stored.map((k) => k.fingerprint);
+    expect(new Set(fingerprints).size).toBe(fingerprints.length); // nothing doubled
+    const has = (line: string) =>
+      stored.some((k) => line.startsWith(`${k.publicKey} `) || line === k.publicKey);
+    for (const { line, outcome } of answers) {
+      if (outcome === 'added') expect(has(line)).toBe(true); // never lost
+      if (outcome === 'unavailable' || outcome === 'busy') expect(has(line)).toBe(false); // nothing changed
+    }
+    expect(stored.length).toBeGreaterThanOrEqual(answers.filter((a) => a.outcome === 'added').length);
+    expect(stored.length).toBeLessThanOrEqual(
+      answers.filter((a) => a.outcome === 'added' || a.outcome === 'unconfirmed').length,
+    );
+    // The workspace on a master that stayed up kept taking changes while the other was away.
+    expect(elsewhereAnswers.filter((o) => o === 'added').length).toBeGreaterThan(0);
+  });
+});
+
+async function restart(env: Record<string, string>): Promise<Harness> {
+  await harness.stop();
+  return start(env);
+}
