@@ -163,6 +163,53 @@ describe('replicas on a cluster', () => {
   });
 });
 
+describe('requests on a cluster', () => {
+  test('a request filed on one replica is approved once by clicks on both, and the sweep of the other expires the next', async () => {
+    harness = await start();
+    const domain = domainOf(0);
+    await domain.projects.create(owner, 'web');
+    await domain.projects.grant(owner, 'web', 'UALICE', 'member');
+    await domain.projects.grant(owner, 'web', 'UBOB', 'admin');
+    const isCard = (c: { method: string; body: Record<string, unknown> }) =>
+      c.method === 'chat.postMessage' && JSON.stringify(c.body.blocks ?? []).includes('request_approve');
+    const ask = async (app: number) => {
+      const before = harness.slack.calls.filter(isCard).length;
+      const line = keys.generate('ed25519').publicLine;
+      await harness.user('UALICE', app).command('/sshkey', `add web --reason "on call" ${line}`);
+      const until = Date.now() + 5_000;
+      while (harness.slack.calls.filter(isCard).length === before && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const card = harness.slack.calls.filter(isCard)[before]!;
+      return (JSON.stringify(card.body.blocks).match(/"value":"([0-9a-f-]{36})"/) ?? [])[1]!;
+    };
+    const first = await ask(0);
+    await Promise.all(
+      [0, 1].map((app) =>
+        harness.client('UBOB', app).click('request_approve', first, {
+          responseUrl: harness.slack.newResponseUrl(),
+          channelId: 'C0APPROVE',
+        }),
+      ),
+    );
+    const until = Date.now() + 5_000;
+    while ((await domainOf(1).approvals.get(owner, first)).status === 'pending' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await domainOf(1).approvals.get(owner, first)).status).toBe('approved');
+    expect((await domainOf(1).keys.list(owner, 'web')).keys).toHaveLength(1);
+
+    // The next request is in the deployment's pending index (its own slot); the other replica's sweep,
+    // run past its deadline, reads the index and closes it in its workspace.
+    const second = await ask(1);
+    await harness.apps[1]!.keyhouse.domain.workspaces.settled();
+    const swept = await harness.apps[0]!.keyhouse.sweep(new Date(Date.now() + 3 * 24 * 3600_000));
+    expect(swept.expiredRequests.map((r) => r.id)).toEqual([second]);
+    expect((await domainOf(1).approvals.get(owner, second)).status).toBe('expired');
+    expect((await domainOf(0).keys.list(owner, 'web')).keys).toHaveLength(1);
+  });
+});
+
 /** The answers a user may get while a master is away: a change made, or one clearly not (or not known). */
 type Outcome = 'added' | 'unavailable' | 'unconfirmed' | 'busy';
 
