@@ -143,3 +143,34 @@ test('a second signal, a second or more after the first, ends the process at onc
   expect(Date.now() - again).toBeLessThan(1_000);
   expect(output(keyhouse)).toMatch(/SIGTERM received again: exiting now/);
 }, 30_000);
+
+test('in Socket Mode, SIGTERM finishes the command under way before the process exits 0', async () => {
+  const settings = processSettings(slack);
+  delete settings.SLACK_SIGNING_SECRET;
+  const keyhouse = await start({ ...settings, SLACK_APP_TOKEN: 'xapp-test' });
+  const exited = exitOf(keyhouse).then((code) => ({ code, at: Date.now() }));
+  const command = async (text: string) => {
+    const responseUrl = slack.newResponseUrl();
+    await slack.sendEnvelope('slash_commands', {
+      team_id: 'T0001',
+      user_id: 'UOWNER1',
+      channel_id: 'C0GENERAL',
+      command: text.split(' ')[0],
+      text: text.split(' ').slice(1).join(' '),
+      response_url: responseUrl,
+      trigger_id: 'trigger-socket',
+    });
+    return slack.waitFor((c) => c.method === 'respond' && c.path === new URL(responseUrl).pathname);
+  };
+  await command('/project create sockets');
+  // The command is acknowledged over the socket at once; its answer takes Slack 1.5 s to take.
+  slack.delays.set('respond', 1_500);
+  const started = Date.now();
+  const told = command(`/sshkey add sockets --name late ${quickEd25519Line('late@socket')}`);
+  await sleep(400);
+  keyhouse.child.kill('SIGTERM');
+  expect(visibleText((await told).body)).toContain('Added key');
+  expect((await exited).code).toBe(0);
+  expect((await exited).at - started).toBeGreaterThanOrEqual(1_500);
+  expect(output(keyhouse)).toMatch(/Keyhouse stopped: all work under way was finished\./);
+}, 30_000);
