@@ -141,12 +141,6 @@ describe('replicas on a cluster', () => {
       });
     // First fetches: the second replica learns the project's team (and each writes the token's use).
     for (const app of [0, 1]) expect((await fetchKeys(app)).status).toBe(200);
-    for (const m of cluster.masters) redisCli(m.port, 'config', 'resetstat');
-    for (let i = 0; i < 10; i += 1) {
-      const response = await fetchKeys(i % 2);
-      expect(response.status).toBe(200);
-      expect(await response.text()).toContain('# keyhouse project=');
-    }
     const calls = (command: string) =>
       cluster.masters
         .map((m) =>
@@ -157,9 +151,20 @@ describe('replicas on a cluster', () => {
           ),
         )
         .reduce((a, b) => a + b, 0);
-    expect(calls('mget')).toBe(10);
-    expect(calls('get')).toBe(0);
-    expect(calls('evalsha') + calls('eval')).toBe(0);
+    // Ten fetches, counting every command the masters run meanwhile. The apps' minutely sweep reads the
+    // deployment's indexes: a window it fell into is measured again (it cannot run twice in a minute).
+    const window = async () => {
+      for (const m of cluster.masters) redisCli(m.port, 'config', 'resetstat');
+      for (let i = 0; i < 10; i += 1) {
+        const response = await fetchKeys(i % 2);
+        expect(response.status).toBe(200);
+        expect(await response.text()).toContain('# keyhouse project=');
+      }
+      return { mget: calls('mget'), get: calls('get'), scripts: calls('evalsha') + calls('eval') };
+    };
+    const once = await window();
+    const counted = once.get === 0 ? once : await window();
+    expect(counted).toEqual({ mget: 10, get: 0, scripts: 0 });
   });
 });
 
