@@ -10,6 +10,7 @@ import { runScript } from './scripts';
 import { deserialize, serialize } from './serialization';
 import { busy, DEFAULT_LOCK_OPTIONS, type LockOptions, type RedisLockClient, RedisLocks } from './locks';
 import {
+  followClusterFailovers,
   onAnsweringAgain,
   redisConnectOptions,
   REPLICA_WAIT_MS,
@@ -446,6 +447,7 @@ function redisBackend(
           void replicas?.refresh();
         };
         onAnsweringAgain(ready, reconnected);
+        followClusterFailovers(ready, target);
         reconnected();
         return ready;
       },

@@ -141,3 +141,28 @@ export function onAnsweringAgain(client: Emitter, listener: () => void): void {
 
 /** How long a change through Sentinel waits for its replicas to hold it. */
 export const REPLICA_WAIT_MS = 300;
+
+/**
+ * node-redis's cluster client learns the cluster's shape again only when a node answers MOVED or ASK: after
+ * a master dies and a replica takes its place, the commands of its slots would keep going to the dead
+ * node for as long as it stays away. So while a node's connection fails, the cluster is asked for its
+ * shape again, at most once a second (through the client's own rediscovery, which also drops the
+ * connections of nodes that left).
+ */
+export function followClusterFailovers(client: unknown, target: RedisTarget): void {
+  if (target.kind !== 'cluster') return;
+  const cluster = client as Emitter & {
+    _slots?: { rediscover?(startWith: { options: unknown }): Promise<void> };
+  };
+  const root = target.nodes[0];
+  if (!root || typeof cluster._slots?.rediscover !== 'function') return;
+  let last = 0;
+  cluster.on('node-error', () => {
+    const now = Date.now();
+    if (now - last < 1000) return;
+    last = now;
+    cluster._slots
+      ?.rediscover?.({ options: { socket: { host: root.host, port: root.port } } })
+      .catch(() => undefined);
+  });
+}

@@ -60,40 +60,46 @@ export class RedisClusterProcesses {
     return this.masters.map((m) => `127.0.0.1:${m.port}`).join(',');
   }
 
+  /** Replicas added with `addReplica`. */
+  readonly replicas: (ServerProcess & { port: number })[] = [];
+
+  /** A cluster node on a free port, started. */
+  private async node(): Promise<ServerProcess & { port: number }> {
+    const port = await freePort();
+    const node = new ServerProcess(port, () => [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${port}.conf`,
+      '--cluster-node-timeout',
+      '2000',
+      '--cluster-require-full-coverage',
+      'no',
+      '--dir',
+      this.dir,
+      '--dbfilename',
+      `dump-${port}.rdb`,
+      '--appendonly',
+      'yes',
+      '--appendfilename',
+      `appendonly-${port}.aof`,
+      '--appenddirname',
+      `aof-${port}`,
+      '--appendfsync',
+      'always',
+      '--save',
+      '',
+    ]);
+    await node.start();
+    return node;
+  }
+
   async start(count = 3): Promise<void> {
-    for (let i = 0; i < count; i += 1) {
-      const port = await freePort();
-      const master = new ServerProcess(port, () => [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        `nodes-${port}.conf`,
-        '--cluster-node-timeout',
-        '2000',
-        '--cluster-require-full-coverage',
-        'no',
-        '--dir',
-        this.dir,
-        '--dbfilename',
-        `dump-${port}.rdb`,
-        '--appendonly',
-        'yes',
-        '--appendfilename',
-        `appendonly-${port}.aof`,
-        '--appenddirname',
-        `aof-${port}`,
-        '--appendfsync',
-        'always',
-        '--save',
-        '',
-      ]);
-      await master.start();
-      this.masters.push(master);
-    }
+    for (let i = 0; i < count; i += 1) this.masters.push(await this.node());
     const create = spawnSync(
       'redis-cli',
       ['--cluster', 'create', ...this.masters.map((m) => `127.0.0.1:${m.port}`)].concat([
@@ -139,8 +145,42 @@ export class RedisClusterProcesses {
     throw new Error(`no master serves slot ${slot}`);
   }
 
+  /**
+   * Adds a replica of `master` and waits until it follows it: if the master dies, the cluster promotes it
+   * after the node timeout (2 s).
+   */
+  async addReplica(master: ServerProcess & { port: number }): Promise<ServerProcess & { port: number }> {
+    const replica = await this.node();
+    this.replicas.push(replica);
+    const id = redisCli(master.port, 'cluster', 'myid');
+    const add = spawnSync(
+      'redis-cli',
+      [
+        '--cluster',
+        'add-node',
+        `127.0.0.1:${replica.port}`,
+        `127.0.0.1:${master.port}`,
+        '--cluster-slave',
+      ].concat(['--cluster-master-id', id]),
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (add.status !== 0) throw new Error(`redis-cli --cluster add-node failed: ${add.stdout}${add.stderr}`);
+    for (let i = 0; ; i += 1) {
+      if (/master_link_status:up/.test(redisCli(replica.port, 'info', 'replication'))) break;
+      if (i > 200) throw new Error('the replica did not follow its master');
+      await sleep(100);
+    }
+    await this.settled();
+    return replica;
+  }
+
+  /** Whether the node on `port` is a master now. */
+  isMaster(port: number): boolean {
+    return /role:master/.test(redisCli(port, 'info', 'replication'));
+  }
+
   async stop(): Promise<void> {
-    for (const master of this.masters) await master.kill();
+    for (const node of [...this.masters, ...this.replicas]) await node.kill();
   }
 }
 

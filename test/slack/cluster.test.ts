@@ -316,3 +316,59 @@ async function restart(env: Record<string, string>): Promise<Harness> {
   await harness.stop();
   return start(env);
 }
+
+describe('a master with a replica killed mid-run', () => {
+  const replicated = new RedisClusterProcesses();
+  afterAll(() => replicated.stop());
+
+  test('the cluster promotes the replica and both apps follow it: answers are changes that stay or "storage unavailable"', async () => {
+    await replicated.start();
+    const master = replicated.masterOf(replicated.slotOf('{T0001}'));
+    const replica = await replicated.addReplica(master);
+    harness = await startHarness({
+      replicas: 2,
+      backend: 'redis',
+      env: { REDIS_CLUSTER_NODES: replicated.nodes },
+    });
+    await harness.user(OWNER_ID).command('/project', 'create web');
+
+    const answers: { line: string; outcome: Outcome }[] = [];
+    let stop = false;
+    const worker = async (w: number) => {
+      for (let i = 0; !stop; i += 1) {
+        const line = keys.generate('ed25519').publicLine;
+        const text = visibleText(
+          (await harness.user(OWNER_ID, (w + i) % 2).command('/sshkey', `add web ${line}`)).body,
+        );
+        answers.push({ line, outcome: outcomeOf(text) });
+      }
+    };
+    const workers = [0, 1].map(worker);
+    while (answers.filter((a) => a.outcome === 'added').length < 5)
+      await new Promise((r) => setTimeout(r, 20));
+    await master.kill();
+    const killedAt = answers.length;
+    // The old master stays dead: the apps must find the promoted replica on their own.
+    const until = Date.now() + 40_000;
+    while (answers.slice(killedAt).filter((a) => a.outcome === 'added').length < 5 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    stop = true;
+    await Promise.all(workers);
+
+    expect(replicated.isMaster(replica.port)).toBe(true);
+    const after = answers.slice(killedAt);
+    expect(after.some((a) => a.outcome === 'unavailable' || a.outcome === 'unconfirmed')).toBe(true);
+    expect(after.filter((a) => a.outcome === 'added').length).toBeGreaterThanOrEqual(5);
+    for (const app of [0, 1]) {
+      const { keys: stored } = await harness.apps[app]!.keyhouse.domain.keys.list(owner, 'web');
+      const has = (line: string) => stored.some((k) => line.startsWith(`${k.publicKey} `));
+      for (const { line, outcome } of answers) {
+        if (outcome === 'added') expect(has(line)).toBe(true);
+        if (outcome === 'unavailable' || outcome === 'busy') expect(has(line)).toBe(false);
+      }
+      const fingerprints = stored.map((k) => k.fingerprint);
+      expect(new Set(fingerprints).size).toBe(fingerprints.length);
+    }
+  });
+});
