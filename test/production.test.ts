@@ -39,9 +39,9 @@ const settings = (): Record<string, string> => ({
 });
 
 // Resident memory right after start, without waiting: loose bounds, well under what the app took when
-// npm start ran it through tsx (130-145 MiB). Measured on 2 cores: 84-103 MiB on the embedded store and
-// about 120 MiB on Redis (the Redis client is over 400 modules), as V8 keeps the pages of start-up's
-// garbage until the process has been idle for about 10 s; then it holds about 73 MiB on either store.
+// npm start ran it through tsx (130-145 MiB). Measured on 2 cores: about 79 MiB on the embedded store
+// and 103 MiB on Redis (the Redis client is over 400 modules), as V8 keeps the pages of start-up's
+// garbage until the process has been idle for about 10 s; then it holds about 70 MiB on either store.
 // Waiting for that is not reliable on a loaded machine, so the idle figure is the README's measurement.
 describe.each([
   ['embedded store', {}, 120],
