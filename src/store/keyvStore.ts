@@ -17,7 +17,8 @@ import {
   type RedisNode,
   type RedisTarget,
 } from './redisClients';
-import { sentinelReplicas, type WritePlan } from './sentinelReplicas';
+import { sentinelReplicas } from './sentinelReplicas';
+import { ClusterReplicas } from './clusterReplicas';
 import { clusterLayout, type LayoutClient, placeAdapterKeys, singleNodeLayout } from './redisLayout';
 
 export const STORAGE_UNAVAILABLE =
@@ -412,6 +413,14 @@ export const STORAGE_UNCONFIRMED =
   'Storage did not answer in time, so Keyhouse cannot tell whether this change was saved. Check before ' +
   'you try again; if it keeps happening, tell whoever runs Keyhouse.';
 
+/** What must hold a change before it is acknowledged: the replicas a failover could promote. */
+interface ReplicaGuard {
+  plan(connection: unknown, record: string): Promise<unknown>;
+  kept(connection: unknown, plan: never, waitMs: number): Promise<boolean>;
+  refresh(): Promise<void>;
+  close(): void;
+}
+
 /** The key Keyv reads for `key` in `namespace` (Keyv leaves a key that already starts with it as is). */
 export const keyvKey = (namespace: string, key: string): string =>
   key.startsWith(`${namespace}:`) ? key : `${namespace}:${key}`;
@@ -483,10 +492,17 @@ function redisBackend(
   // Through Sentinel, a change counts once every replica that could be promoted holds it: a failover then
   // keeps it (see sentinelReplicas.ts). One they do not confirm in time may still be lost in a failover,
   // so its caller is told it is not known.
-  const replicas = target.kind === 'sentinel' ? sentinelReplicas(target.name, target.sentinels) : undefined;
-  const keptByReplica = async (connection: Client, plan: WritePlan | undefined): Promise<void> => {
+  // On a cluster, once a replica holds it, where the shard has one (see clusterReplicas.ts).
+  const replicas: ReplicaGuard | undefined =
+    target.kind === 'sentinel'
+      ? sentinelReplicas(target.name, target.sentinels)
+      : target.kind === 'cluster'
+        ? new ClusterReplicas()
+        : undefined;
+  const keptByReplica = async (connection: Client, plan: unknown): Promise<void> => {
     if (!replicas || !plan) return;
-    if (await replicas.kept(connection, plan, Math.min(REPLICA_WAIT_MS, budgetLeftMs()))) return;
+    // The plan is the one this guard made for this write.
+    if (await replicas.kept(connection, plan as never, Math.min(REPLICA_WAIT_MS, budgetLeftMs()))) return;
     throw new DomainError('storage_unavailable', STORAGE_UNCONFIRMED);
   };
   return {
@@ -514,7 +530,7 @@ function redisBackend(
         'writing',
       );
       const held = placed.fencing;
-      const plan = await replicas?.plan(connection);
+      const plan = await replicas?.plan(connection, placed.record);
       const values: string[] = [];
       for (const { value, ttlMs } of sets) {
         const expires = ttlMs ? Date.now() + ttlMs : undefined;

@@ -346,6 +346,11 @@ describe('a master with a replica killed mid-run', () => {
     const workers = [0, 1].map(worker);
     while (answers.filter((a) => a.outcome === 'added').length < 5)
       await new Promise((r) => setTimeout(r, 20));
+    // Each change was acknowledged once the replica held it too.
+    const waits = Number(
+      /cmdstat_wait:calls=(\d+)/.exec(redisCli(master.port, 'info', 'commandstats'))?.[1] ?? 0,
+    );
+    expect(waits).toBeGreaterThanOrEqual(answers.filter((a) => a.outcome === 'added').length);
     await master.kill();
     const killedAt = answers.length;
     // The old master stays dead: the apps must find the promoted replica on their own.

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { keySlot } from '../../src/store/clusterReplicas';
 import { createDocumentStore, type KeyvDocumentStore } from '../../src/store/keyvStore';
 import { parseRedisNodes, type RedisNode } from '../../src/store/redisClients';
 import { tempDir, uniqueNamespace } from '../helpers/env';
@@ -130,4 +131,17 @@ test('a deployment-wide document has a slot of its own and is changed under its 
       `${namespace}::${namespace}:{requests:pending}:requests:pending`,
     ),
   ).toBe('1');
+});
+
+test('the store computes the slot of a key as Redis does', () => {
+  for (const key of [
+    'keyhouse:{T1}:commit:x',
+    'plain-key',
+    '{}x',
+    'a{b}c{d}',
+    `${randomUUID()}`,
+    'ünï{cødé}',
+  ]) {
+    expect(keySlot(key)).toBe(cluster.slotOf(key));
+  }
 });
