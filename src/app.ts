@@ -314,7 +314,9 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
       // No new connections nor Socket Mode events; what was received is finished, until the deadline.
       await Promise.all([
         http.close(deadline),
-        config.slackAppToken ? app.stop().catch(() => undefined) : undefined,
+        config.slackAppToken
+          ? within(app.stop(), Math.max(0, deadline - Date.now())).catch(() => undefined)
+          : undefined,
       ]);
       await allIdle([http.requests, handlers, sweeps], deadline);
       const cut = http.requests.size + handlers.size + sweeps.size;
