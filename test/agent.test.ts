@@ -273,3 +273,33 @@ test('a login spray that gets the machine rate-limited does not lock out a stric
   expect(await sshd.login(alice)).toBe(true);
   await harness.user(OWNER_ID).command('/project', 'set fleet offline-logins 24h');
 });
+
+test('a key that expires while Keyhouse is out of reach is refused at its expiry, by sshd, from the cached copy', async () => {
+  const soon = keys.generate('ed25519', { comment: 'soon' });
+  const expiresAt = Date.now() + 6000;
+  // Added with an expiry to the second, as the domain does for --expires, without waiting half an hour.
+  await domain.workspaces.mutate(owner.teamId, async (tx) => {
+    const project = await tx.project(projectId);
+    const { parsed } = domain.keys.check({ publicKey: soon.publicLine });
+    project.keys.push({
+      ...parsed,
+      id: 'soon',
+      name: 'soon',
+      addedBy: OWNER_ID,
+      createdAt: tx.at,
+      disabled: false,
+      expiresAt: new Date(expiresAt).toISOString(),
+    });
+    tx.save(project);
+  });
+  expect(await sshd.login(soon)).toBe(true); // fetched and cached; the set may serve offline for 24 h
+  const cached = readFileSync(join(cacheDir, `${projectId}.set`), 'utf8');
+  expect(cached).toMatch(/^expiry-time="\d{14}Z" ssh-ed25519 \S+ soon$/m);
+  network = 'down';
+  expect(await sshd.login(soon)).toBe(true);
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 1500));
+  expect(await sshd.login(soon)).toBe(false); // the cached copy still holds it; sshd refuses it
+  expect(await sshd.login(alice)).toBe(true); // the rest of the cached set still lets people in
+  network = 'up';
+  await domain.keys.change(owner, 'fleet', 'soon', 'remove').catch(() => undefined);
+});

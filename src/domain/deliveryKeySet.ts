@@ -57,12 +57,23 @@ export interface KeySetLines {
 export const servedKeys = (project: Project, at: Date): SshKey[] =>
   project.keys.filter((key) => !key.disabled && !isExpired(key.expiresAt, at));
 
-/** One OpenSSH line per key, `type base64 name`, in a stable order. */
+/**
+ * One OpenSSH line per key, `type base64 name`, in a stable order. A key that expires carries sshd's
+ * `expiry-time` option, so sshd itself refuses it from then on, even from a copy an instance kept
+ * while Keyhouse could not be reached (the offline window may outlast the key).
+ */
 export function servedLines(keys: SshKey[]): string[] {
   return [...keys]
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
-    .map((key) => `${key.publicKey} ${key.name.replace(/\s+/g, '_')}\n`);
+    .map(
+      (key) =>
+        `${key.expiresAt !== undefined ? `expiry-time="${sshdTime(key.expiresAt)}" ` : ''}${key.publicKey} ${key.name.replace(/\s+/g, '_')}\n`,
+    );
 }
+
+/** sshd's timespec in UTC, to the second: `YYYYMMDDHHMMSSZ`. */
+export const sshdTime = (iso: string): string =>
+  new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:T]/g, '');
 
 /** The set served at `at`: its lines, their expiries (sorted) and its version. */
 export function servedSet(
