@@ -7,12 +7,16 @@ import HTTPReceiver from '@slack/bolt/dist/receivers/HTTPReceiver';
 import SocketModeReceiver from '@slack/bolt/dist/receivers/SocketModeReceiver';
 import { LogLevel } from '@slack/logger';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
-import { createLogger } from './logger';
 import type { Config } from './config';
 import { createDomain, type Domain } from './domain';
 import { allIdle, drainable, WorkInFlight } from './drain';
+import type { PendingIndex } from './domain/model';
 import type { DocumentStore } from './domain/storage';
+import { documentKeys } from './domain/workspaces';
 import { createHttpServer, type HttpRoutesOptions } from './http/server';
+import { createLogger, type KeyhouseLogger } from './observability/logger';
+import { Metrics } from './observability/metrics';
+import { observeSlackRequests } from './observability/slackRequests';
 import { registerListeners } from './slack/listeners';
 import { onCallMembersFrom } from './slack/onCallGroup';
 import { runSweeps, type SweepResult } from './slack/sweeps';
@@ -23,6 +27,9 @@ import { describeRedisTarget } from './store/redisClients';
 export interface Keyhouse {
   domain: Domain;
   store: DocumentStore;
+  /** The app's logger (also Bolt's) and its metrics, served at GET /metrics. */
+  logger: KeyhouseLogger;
+  metrics: Metrics;
   /**
    * Closes key requests whose time is up, sends the reminders due and tells owners of expiring keys
    * (run by `start` every minute, or more often for a short REMINDER_AFTER).
@@ -92,7 +99,7 @@ async function checkToken(
 ): Promise<string | undefined> {
   const client = new WebClient(token, {
     ...clientOptions,
-    logger: createLogger(LogLevel.ERROR, () => undefined),
+    logger: createLogger({ level: LogLevel.ERROR, write: () => undefined }),
     logLevel: LogLevel.ERROR,
     retryConfig: { retries: 0 },
     timeout: CHECK_TIMEOUT_MS,
@@ -134,19 +141,26 @@ const LOG_LEVELS = { debug: LogLevel.DEBUG, info: LogLevel.INFO, warn: LogLevel.
 export interface KeyhouseOptions {
   /** Wraps the store every part uses (tests count round trips through it). */
   wrapStore?: (store: DocumentStore) => DocumentStore;
+  /** The process's logger, when its start-up lines are written before the app is made. */
+  logger?: KeyhouseLogger;
 }
 
 export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): Keyhouse {
+  const metrics = new Metrics();
   const backend = createDocumentStore({
     dataDir: config.dataDir,
     namespace: config.storeNamespace,
+    metrics,
     ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
     ...(config.redisCluster ? { redisCluster: config.redisCluster } : {}),
     ...(config.redisSentinel ? { redisSentinel: config.redisSentinel } : {}),
   });
   const store = options.wrapStore ? options.wrapStore(backend) : backend;
   const logLevel = LOG_LEVELS[config.logLevel];
-  const logger = createLogger(logLevel);
+  const logger = options.logger ?? createLogger({ level: logLevel, format: config.logFormat });
+  metrics.countPendingWith(
+    async () => (await store.get<PendingIndex>(documentKeys.pendingIndex()))?.requests.length ?? 0,
+  );
   const domain = createDomain(store, {
     configuredOwners: config.orgOwners,
     approvalTtlMs: config.approvalTtlMs,
@@ -198,17 +212,21 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
     store,
     delivery: domain.delivery,
     logger,
+    metrics,
+    ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     keyLimits: config.keyLimits,
     trustProxy: config.trustProxy,
     ...(slackListener ? { slack: slackListener } : {}),
   });
+  // First of all middleware: each request's log line, log fields and metrics.
+  app.use(observeSlackRequests(logger, metrics));
   const http = drainable(server);
   // A Slack handler runs on after its ack (a command answers through response_url): a stop waits for it.
   const handlers = new WorkInFlight();
   app.use(({ next }) => handlers.run(next));
   const sweeps = new WorkInFlight();
   registerListeners(app, domain, config.publicUrl);
-  const sweep = (now?: Date) => runSweeps(app.client, domain, now);
+  const sweep = (now?: Date) => metrics.sweep(runSweeps(app.client, domain, now));
   let sweeper: NodeJS.Timeout | undefined;
   let socketRetry: NodeJS.Timeout | undefined;
   let stopping = false;
@@ -264,6 +282,8 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
   return {
     domain,
     store,
+    logger,
+    metrics,
     async start() {
       // First: another process on the same DATA_DIR stops this one before it says anything else.
       await backend.open();

@@ -162,6 +162,13 @@ const schema = z
         }),
     ),
     LOG_LEVEL: z.preprocess(blankAsUnset, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
+    LOG_FORMAT: z.preprocess(
+      blankAsUnset,
+      z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).default('json'),
+    ),
+    METRICS_TOKEN: optional(
+      z.string().regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters without spaces'),
+    ),
     KEY_RATE_LIMIT_PER_IP: perMinute(600),
     KEY_RATE_LIMIT_PER_PROJECT: perMinute(6000),
     KEY_AUTH_FAILURES_PER_IP: perMinute(60),
@@ -232,6 +239,10 @@ export interface Config {
   /** When a pending request's approvers are first reminded; each later reminder waits twice as long. */
   reminderAfterMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** One JSON object a line, or lines for people. */
+  logFormat: 'json' | 'pretty';
+  /** When set, GET /metrics needs it as a Bearer token. */
+  metricsToken?: string;
   /** Key route budgets per minute; 0 turns a limit off. */
   keyLimits: KeyLimits;
   /** Take the client address from X-Forwarded-For (the address the nearest proxy saw). */
@@ -275,6 +286,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     approvalTtlMs: e.APPROVAL_TTL,
     reminderAfterMs: e.REMINDER_AFTER,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    ...(e.METRICS_TOKEN ? { metricsToken: e.METRICS_TOKEN } : {}),
     keyLimits: {
       perIp: e.KEY_RATE_LIMIT_PER_IP,
       perProject: e.KEY_RATE_LIMIT_PER_PROJECT,

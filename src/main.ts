@@ -2,6 +2,13 @@ import 'dotenv/config';
 import { constants } from 'node:os';
 import { createKeyhouse, StartupError, STOP_GRACE_MS } from './app';
 import { ConfigError, loadConfig } from './config';
+import { createLogger, type KeyhouseLogger } from './observability/logger';
+
+/**
+ * Everything the process says is a log line (JSON by default, LOG_FORMAT=pretty for people) on
+ * standard error, once the settings are read; a setting that stops start-up before that is one plain line.
+ */
+let logger: KeyhouseLogger | undefined;
 
 async function main(): Promise<void> {
   let config;
@@ -14,30 +21,29 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  const log = (logger = createLogger({ level: config.logLevel, format: config.logFormat }));
   if (config.orgOwners.length === 0) {
-    console.warn(
+    log.warn(
       'ORG_OWNERS is empty: nobody can change organization settings or create projects until it is set.',
     );
   }
   // A stray rejection is logged in one line; it must not take every other request down with it.
   process.on('unhandledRejection', (reason: unknown) => {
-    console.error(
-      `[ERROR] keyhouse unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}`,
-    );
+    log.error(`unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}`);
   });
-  const keyhouse = createKeyhouse(config);
+  const keyhouse = createKeyhouse(config, { logger: log });
   let started;
   try {
     started = await keyhouse.start();
   } catch (error) {
     if (error instanceof StartupError) {
-      console.error(`Keyhouse cannot start: ${error.message}`);
+      log.error(`Keyhouse cannot start: ${error.message}`);
       process.exit(1);
     }
     throw error;
   }
   const { port, warnings } = started;
-  for (const warning of warnings) console.warn(warning);
+  for (const warning of warnings) log.warn(warning);
   const mode = config.slackAppToken ? 'Socket Mode' : 'HTTP mode (POST /slack/events)';
   const storage = config.redisCluster
     ? 'Redis Cluster'
@@ -46,7 +52,7 @@ async function main(): Promise<void> {
       : config.redisUrl
         ? 'Redis'
         : `embedded store in ${config.dataDir}`;
-  console.log(`Keyhouse is running: ${mode}, ${storage}, HTTP on port ${port}.`);
+  log.notice(`Keyhouse is running: ${mode}, ${storage}, HTTP on port ${port}.`);
 
   // SIGTERM (a supervisor) or SIGINT (Ctrl-C): stop taking work, finish what is under way, exit 0. A
   // second signal means "now": exit at once, as the signal's default would (128 + its number). One that
@@ -56,16 +62,16 @@ async function main(): Promise<void> {
   const shutdown = (signal: NodeJS.Signals) => {
     if (stoppingSince !== undefined) {
       if (Date.now() - stoppingSince < 1_000) return;
-      console.warn(`${signal} received again: exiting now, without finishing the work under way.`);
+      log.warn(`${signal} received again: exiting now, without finishing the work under way.`);
       process.exit(128 + constants.signals[signal]);
     }
     stoppingSince = Date.now();
-    console.log(
+    log.notice(
       `${signal} received: stopping. New connections are refused; the work under way gets up to ${STOP_GRACE_MS / 1000} s to finish.`,
     );
     keyhouse.stop().then(
       ({ cut }) => {
-        console.log(
+        log.notice(
           cut === 0
             ? 'Keyhouse stopped: all work under way was finished.'
             : `Keyhouse stopped: ${cut} request${cut === 1 ? '' : 's'} still running after ${STOP_GRACE_MS / 1000} s ${cut === 1 ? 'was' : 'were'} cut off.`,
@@ -73,9 +79,7 @@ async function main(): Promise<void> {
         process.exit(0);
       },
       (error: unknown) => {
-        console.error(
-          `Keyhouse did not stop cleanly: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        log.error(`Keyhouse did not stop cleanly: ${error instanceof Error ? error.message : String(error)}`);
         process.exit(1);
       },
     );
@@ -86,6 +90,8 @@ async function main(): Promise<void> {
 
 // Anything that ends main() ends start-up: it is said in one line, like a bad setting.
 main().catch((error: unknown) => {
-  console.error(`Keyhouse cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  const line = `Keyhouse cannot start: ${error instanceof Error ? error.message : String(error)}`;
+  if (logger) logger.error(line);
+  else console.error(line);
   process.exit(1);
 });

@@ -16,11 +16,15 @@ test.each(['invalid_auth', 'token_revoked'])(
     slack.failures.set('auth.test', error);
     const run = launch(settings());
     expect(await run.exited).toBe(1);
-    const lines = run.stderr().trim().split('\n');
-    expect(lines).toEqual([
-      `Keyhouse cannot start: SLACK_BOT_TOKEN was rejected by Slack (${error}): set it to a current token of your Slack app`,
+    // The settings were read: the one line is a log line, like every other.
+    expect(run.logs()).toEqual([
+      {
+        time: expect.any(String),
+        level: 'error',
+        msg: `Keyhouse cannot start: SLACK_BOT_TOKEN was rejected by Slack (${error}): set it to a current token of your Slack app`,
+      },
     ]);
-    expect(run.stdout()).not.toMatch(/running/i);
+    expect(run.stdout()).toBe('');
   },
   30_000,
 );
@@ -28,9 +32,16 @@ test.each(['invalid_auth', 'token_revoked'])(
 test('a Slack that cannot be reached is one warning, and the app starts', async () => {
   const keyhouse = await startKeyhouse({ ...settings(), SLACK_API_URL: 'http://127.0.0.1:1/api/' });
   try {
-    expect(keyhouse.stderr()).toMatch(/^Slack could not check SLACK_BOT_TOKEN \(.+\): starting anyway/m);
+    const lines = keyhouse.logs();
+    expect(lines.filter((line) => line.level === 'warn')).toEqual([
+      expect.objectContaining({
+        msg: expect.stringMatching(/^Slack could not check SLACK_BOT_TOKEN \(.+\): starting anyway/),
+      }),
+    ]);
     expect(keyhouse.stderr()).not.toMatch(/\n\s+at /);
-    expect(keyhouse.stdout()).toMatch(/Keyhouse is running/);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: expect.stringMatching(/^Keyhouse is running/) }),
+    );
     expect((await fetch(`${keyhouse.url}/healthz`)).status).toBe(200);
   } finally {
     await keyhouse.stop();
@@ -40,9 +51,11 @@ test('a Slack that cannot be reached is one warning, and the app starts', async 
 test('a Redis that cannot be reached is one warning; the app runs, /readyz 503, /healthz 200', async () => {
   const keyhouse = await startKeyhouse({ ...settings(), REDIS_URL: 'redis://:secret@127.0.0.1:1' });
   try {
-    expect(keyhouse.stderr().trim().split('\n')).toContain(
-      'Storage is not reachable yet (Redis at 127.0.0.1:1): /readyz answers 503 until it does',
-    );
+    expect(keyhouse.logs()).toContainEqual({
+      time: expect.any(String),
+      level: 'warn',
+      msg: 'Storage is not reachable yet (Redis at 127.0.0.1:1): /readyz answers 503 until it does',
+    });
     expect(keyhouse.stderr()).not.toContain('secret');
     expect(keyhouse.stderr()).not.toMatch(/\n\s+at /);
     expect((await fetch(`${keyhouse.url}/readyz`)).status).toBe(503);
@@ -54,10 +67,19 @@ test('a Redis that cannot be reached is one warning; the app runs, /readyz 503, 
   }
 }, 30_000);
 
-test('a good start prints no warning about Slack or storage', async () => {
+test('a good start prints no warning about Slack or storage: one JSON line says it runs', async () => {
   const keyhouse = await startKeyhouse(settings());
   try {
-    expect(keyhouse.stderr()).toBe('');
+    expect(keyhouse.logs()).toEqual([
+      {
+        time: expect.any(String),
+        level: 'info',
+        msg: expect.stringMatching(
+          /^Keyhouse is running: HTTP mode \(POST \/slack\/events\), embedded store in .+, HTTP on port \d+\.$/,
+        ),
+      },
+    ]);
+    expect(keyhouse.stdout()).toBe('');
     expect(slack.of('auth.test').length).toBeGreaterThanOrEqual(1);
   } finally {
     await keyhouse.stop();
@@ -68,12 +90,39 @@ test('in Socket Mode, an app token Slack rejects stops start-up naming SLACK_APP
   slack.failures.set('apps.connections.open', 'invalid_auth');
   const run = launch({ ...settings(), SLACK_APP_TOKEN: 'xapp-test' });
   expect(await run.exited).toBe(1);
-  expect(run.stderr()).toMatch(
-    /^Keyhouse cannot start: SLACK_APP_TOKEN was rejected by Slack \(invalid_auth\): set it to a current app-level token$/m,
-  );
+  expect(run.logs()).toContainEqual({
+    time: expect.any(String),
+    level: 'error',
+    msg: 'Keyhouse cannot start: SLACK_APP_TOKEN was rejected by Slack (invalid_auth): set it to a current app-level token',
+  });
   expect(run.stderr()).not.toMatch(/\n\s+at /);
-  expect(run.stdout()).not.toMatch(/running/i);
+  expect(run.logs().filter((line) => /running/i.test(line.msg))).toEqual([]);
 }, 30_000);
+
+describe('LOG_FORMAT and METRICS_TOKEN', () => {
+  test('a bad LOG_FORMAT stops start-up with one plain line: the log format is not known yet', async () => {
+    const run = launch({ ...settings(), LOG_FORMAT: 'xml' });
+    expect(await run.exited).toBe(1);
+    expect(run.stderr()).toBe('Keyhouse cannot start: LOG_FORMAT must be json or pretty\n');
+  }, 30_000);
+
+  test.each(['short', 'with space in it 0123456789'])('METRICS_TOKEN %s is refused in one line', (token) => {
+    expect(() => loadConfig({ ...settings(), METRICS_TOKEN: token })).toThrow(
+      /^METRICS_TOKEN must be at least 16 printable characters without spaces$/,
+    );
+  });
+
+  test('LOG_FORMAT=pretty writes lines for people: time, level, message', async () => {
+    const keyhouse = await startKeyhouse({ ...settings(), LOG_FORMAT: 'pretty' });
+    try {
+      expect(keyhouse.stderr()).toMatch(
+        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO {2}Keyhouse is running: HTTP mode .*, HTTP on port \d+\.\n$/,
+      );
+    } finally {
+      await keyhouse.stop();
+    }
+  }, 30_000);
+});
 
 describe('STORE_NAMESPACE', () => {
   // Every first segment of a key the store writes: the documents', and the store's own.

@@ -21,6 +21,7 @@ import {
 } from '../domain/delivery';
 import { isDomainError } from '../domain/errors';
 import type { DocumentStore } from '../domain/storage';
+import type { Metrics } from '../observability/metrics';
 import { clientAddress, KeyRouteLimits, type Refusal } from './limits';
 
 /**
@@ -35,6 +36,9 @@ export interface HttpRoutesOptions {
   store: DocumentStore;
   delivery: DeliveryService;
   logger: Logger;
+  /** Served at GET /metrics (behind `metricsToken` when set); the key route counts its answers in it. */
+  metrics: Metrics;
+  metricsToken?: string;
   keyLimits: KeyLimits;
   /** Take the client address from X-Forwarded-For (set when a proxy stands in front). */
   trustProxy?: boolean;
@@ -53,6 +57,7 @@ const READ_METHODS = 'GET, HEAD';
 /** The allowed_signers line that verifies every key set's Keyhouse-Signature (no token needed). */
 const SIGNING_KEY_PATH = '/v1/signing-key';
 const AGENT_PATH = '/v1/agent';
+const METRICS_PATH = '/metrics';
 
 /** The agent instances install as sshd's AuthorizedKeysCommand, served as the repository holds it. */
 let agentScript: string | undefined;
@@ -100,7 +105,7 @@ function bearer(req: IncomingMessage): string | undefined {
 }
 
 export function createHttpServer(options: HttpRoutesOptions): Server {
-  const { store, delivery, logger, slack } = options;
+  const { store, delivery, logger, metrics, slack } = options;
   const trustProxy = options.trustProxy ?? false;
   const limits = new KeyRouteLimits(store, options.keyLimits, (error) =>
     logger.warn(`key route: the rate-limit counter failed, letting the request through: ${describe(error)}`),
@@ -149,7 +154,11 @@ export function createHttpServer(options: HttpRoutesOptions): Server {
       'retry-after': String(refusal.retryAfter),
     });
 
-  async function serveAuthorizedKeys(
+  /** The key route, its answer counted by status and timed. */
+  const serveAuthorizedKeys = (...args: Parameters<typeof answerAuthorizedKeys>) =>
+    metrics.keyDelivery(args[1], answerAuthorizedKeys(...args));
+
+  async function answerAuthorizedKeys(
     req: IncomingMessage,
     res: ServerResponse,
     path: string,
@@ -265,13 +274,23 @@ export function createHttpServer(options: HttpRoutesOptions): Server {
       path === '/healthz' ||
       path === '/readyz' ||
       path === SIGNING_KEY_PATH ||
-      path === AGENT_PATH;
+      path === AGENT_PATH ||
+      path === METRICS_PATH;
     if (!known) return refuse(req, res, path, 404, 'not found\n');
     if (method !== 'GET' && method !== 'HEAD') {
       return refuse(req, res, path, 405, 'method not allowed\n', { allow: READ_METHODS });
     }
     if (keysRoute) return serveAuthorizedKeys(req, res, path, keysRoute[1] ?? '', url.searchParams);
     if (path === '/healthz') return send(res, 200, 'ok\n');
+    if (path === METRICS_PATH) {
+      const scrape = await metrics.scrape(req.headers.authorization, options.metricsToken);
+      if (scrape.status !== 200) {
+        return refuse(req, res, path, scrape.status, scrape.body, {
+          'www-authenticate': 'Bearer realm="keyhouse"',
+        });
+      }
+      return send(res, 200, scrape.body, { 'content-type': scrape.contentType });
+    }
     if (path === AGENT_PATH)
       return send(res, 200, agent(), { 'content-type': 'text/x-shellscript; charset=utf-8' });
     if (path === SIGNING_KEY_PATH) {

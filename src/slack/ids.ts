@@ -1,4 +1,8 @@
 /** Action, callback and block IDs shared by renderers and listeners. */
+
+/** The slash commands of manifest.yml. */
+export const COMMAND_NAMES = ['/org', '/project', '/sshkey'] as const;
+
 export const ACTION = {
   dashboardRefresh: 'dashboard_refresh',
   dashboardAddKey: 'dashboard_add_key',

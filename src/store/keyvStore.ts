@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Keyv from 'keyv';
+import { performance } from 'node:perf_hooks';
 import { DomainError, isDomainError } from '../domain/errors';
 import type { DocumentStore, DocumentWrite } from '../domain/storage';
+import type { Metrics, StoreOperation } from '../observability/metrics';
 import { claimDataDir } from './dataDirClaim';
 import { budgetLeftMs } from './budget';
 import { StoreTimeout, withDeadline } from './deadline';
@@ -30,19 +32,29 @@ const unavailable = (cause: unknown): DomainError => {
   return error;
 };
 
-/** Turns any backend failure into one clear "nothing was changed" error; domain errors pass through. */
-async function guarded<T>(backend: Backend, operation: () => Promise<T>): Promise<T> {
+/**
+ * Turns any backend failure into one clear "nothing was changed" error; domain errors pass through.
+ * Failures are counted in the metrics, and the operation named by `timed` is timed (a lock's wait is
+ * timed by withLock); the key route's own reads and counters are not, so a key fetch costs the metrics
+ * one counter and one histogram.
+ */
+async function guarded<T>(backend: Backend, operation: () => Promise<T>, timed?: StoreOperation): Promise<T> {
+  const started = performance.now();
   try {
     await backend.ready();
     return await operation();
   } catch (error) {
-    if (isDomainError(error)) throw error;
-    throw unavailable(error);
+    const failure = isDomainError(error) ? error : unavailable(error);
+    if (failure.code === 'storage_unavailable') backend.metrics?.storeError(timed ?? 'key_route', failure);
+    throw failure;
+  } finally {
+    if (timed && timed !== 'lock') backend.metrics?.storeOperation(timed, started);
   }
 }
 
 interface Backend {
   keyv: Keyv;
+  metrics?: Metrics;
   /** Takes what this process must own before serving (the embedded store's DATA_DIR). */
   open(): Promise<void>;
   /** Resolves once the backend is connected; rejects when it cannot be reached. */
@@ -69,15 +81,19 @@ export class KeyvDocumentStore implements DocumentStore {
     return guarded(
       this.backend,
       async () => (await this.backend.deadline(this.backend.keyv.get<T>(key), 'reading')) ?? undefined,
+      'get',
     );
   }
 
   getMany<T>(keys: string[]): Promise<(T | undefined)[]> {
     if (keys.length === 0) return Promise.resolve([]);
-    return guarded(this.backend, async () =>
-      (await this.backend.deadline(this.backend.keyv.getMany<T>(keys), 'reading')).map(
-        (value) => value ?? undefined,
-      ),
+    return guarded(
+      this.backend,
+      async () =>
+        (await this.backend.deadline(this.backend.keyv.getMany<T>(keys), 'reading')).map(
+          (value) => value ?? undefined,
+        ),
+      'get_many',
     );
   }
 
@@ -106,12 +122,13 @@ export class KeyvDocumentStore implements DocumentStore {
   private readonly parsed = new ParsedTexts();
 
   write(changes: DocumentWrite): Promise<void> {
-    return guarded(this.backend, () => this.backend.write(changes));
+    return guarded(this.backend, () => this.backend.write(changes), 'write');
   }
 
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     // Only the lock's own failures are storage errors; fn's errors keep their meaning.
-    return guarded(this.backend, () => this.backend.withLock(name, fn));
+    const locked = (inner: () => Promise<T>) => this.backend.withLock(name, inner);
+    return guarded(this.backend, () => this.backend.metrics?.timeLock(locked, fn) ?? locked(fn), 'lock');
   }
 
   hit(key: string, windowMs: number, by = 1): Promise<{ count: number; resetMs: number }> {
@@ -121,7 +138,7 @@ export class KeyvDocumentStore implements DocumentStore {
   }
 
   ping(): Promise<void> {
-    return guarded(this.backend, () => this.backend.deadline(this.backend.ping(), 'pinging'));
+    return guarded(this.backend, () => this.backend.deadline(this.backend.ping(), 'pinging'), 'ping');
   }
 
   /**
@@ -190,6 +207,8 @@ export interface StoreOptions {
   lock?: LockOptions;
   /** How long one store operation may take before it is reported as "storage unavailable". */
   timeoutMs?: number;
+  /** The app's metrics: operation times, failures, lock waits. */
+  metrics?: Metrics;
 }
 
 /** Slack wants an answer within 3 s; one stalled operation must leave time to say so. */
@@ -211,11 +230,11 @@ export function createDocumentStore(options: StoreOptions): KeyvDocumentStore {
       : options.redisUrl
         ? { kind: 'server', url: options.redisUrl }
         : undefined;
-  return new KeyvDocumentStore(
-    target
-      ? redisBackend(target, namespace, options.lock, options.timeoutMs)
-      : sqliteBackend(options.dataDir, namespace, options.lock, options.timeoutMs),
-  );
+  const backend = target
+    ? redisBackend(target, namespace, options.lock, options.timeoutMs)
+    : sqliteBackend(options.dataDir, namespace, options.lock, options.timeoutMs);
+  if (options.metrics) backend.metrics = options.metrics;
+  return new KeyvDocumentStore(backend);
 }
 
 function sqliteBackend(

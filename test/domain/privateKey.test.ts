@@ -9,7 +9,7 @@ import {
   refusePrivateKey,
 } from '../../src/domain/keys/privateKey';
 import { parsePublicKey } from '../../src/domain/keys/parsePublicKey';
-import { createLogger, WITHHELD } from '../../src/logger';
+import { createLogger, WITHHELD } from '../../src/observability/logger';
 import { KeyFactory, quickEd25519Line, securityKeyLine, type GeneratedKey } from '../helpers/sshKeygen';
 
 /**
@@ -293,8 +293,13 @@ describe('the logger withholds every shape, however Slack and Bolt encode it', (
     const secret = make();
     test.each(encodings)('%s', (_how, encode) => {
       const lines: string[] = [];
-      createLogger(LogLevel.DEBUG, (line) => lines.push(line)).debug('Received a request:', encode(secret));
-      expect(lines).toEqual([`[DEBUG] keyhouse ${WITHHELD}`]);
+      createLogger({ level: LogLevel.DEBUG, write: (line) => lines.push(line) }).debug(
+        'Received a request:',
+        encode(secret),
+      );
+      expect(lines.map((line) => JSON.parse(line) as { level: string; msg: string })).toEqual([
+        { level: 'debug', time: expect.any(String), msg: WITHHELD },
+      ]);
     });
   });
 });

@@ -16,13 +16,57 @@ export const processSettings = (slack: FakeSlack): Record<string, string> => ({
   STORE_NAMESPACE: uniqueNamespace(),
 });
 
+/** One line of Keyhouse's log: a JSON object with its time, level and message, then fields. */
+export interface LogLine {
+  time: string;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  msg: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Every complete line of `text` (what a process wrote so far) as a log line. Fails, quoting the line,
+ * when one is not a JSON object with an ISO time, a level and a msg: every line Keyhouse writes is one.
+ */
+export function logLines(text: string): LogLine[] {
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  if (complete === '') return [];
+  return complete
+    .slice(0, -1)
+    .split('\n')
+    .map((line) => {
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        throw new Error(`a log line is not JSON: ${JSON.stringify(line.slice(0, 300))}`);
+      }
+      const fields = record as Partial<LogLine> | null;
+      if (
+        typeof fields !== 'object' ||
+        fields === null ||
+        typeof fields.time !== 'string' ||
+        Number.isNaN(Date.parse(fields.time)) ||
+        !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(fields.time) ||
+        !['debug', 'info', 'warn', 'error'].includes(String(fields.level)) ||
+        typeof fields.msg !== 'string'
+      ) {
+        throw new Error(`a log line lacks time, level or msg: ${line.slice(0, 300)}`);
+      }
+      return fields as LogLine;
+    });
+}
+
 /** Keyhouse as `npm start` runs it, in its own process, so a crash shows as an exit. */
 export interface KeyhouseProcess {
   child: ChildProcess;
   port: number;
   url: string;
   stdout(): string;
+  /** Its log, as written: one JSON object a line. */
   stderr(): string;
+  /** Its log so far, every line parsed (fails if one is not a log line). */
+  logs(): LogLine[];
   alive(): boolean;
   stop(): Promise<void>;
 }
@@ -31,6 +75,7 @@ export interface Launch {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
+  logs(): LogLine[];
   /** Resolves with the exit code once the process exits. */
   exited: Promise<number | null>;
 }
@@ -71,10 +116,10 @@ export function launch(env: Record<string, string>, options: LaunchOptions = {})
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
+  return { child, stdout: () => out, stderr: () => err, logs: () => logLines(err), exited };
 }
 
-/** Starts the process and waits for its "running" line. */
+/** Starts the process and waits for its "running" log line. */
 export async function startKeyhouse(
   env: Record<string, string>,
   options: LaunchOptions = {},
@@ -83,7 +128,7 @@ export async function startKeyhouse(
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Keyhouse did not start: ${run.stderr()}`)), 20_000);
     const poll = setInterval(() => {
-      const match = /HTTP on port (\d+)/.exec(run.stdout());
+      const match = /HTTP on port (\d+)/.exec(run.stderr());
       if (match) {
         clearInterval(poll);
         clearTimeout(timer);

@@ -1,5 +1,11 @@
 import { FakeSlack } from '../helpers/fakeSlack';
-import { type KeyhouseProcess, startKeyhouse, processSettings } from '../helpers/keyhouseProcess';
+import {
+  type KeyhouseProcess,
+  type LogLine,
+  logLines,
+  startKeyhouse,
+  processSettings,
+} from '../helpers/keyhouseProcess';
 
 /**
  * What a client sends to the key route cannot write a log line of its own, and refusals that cost
@@ -30,23 +36,19 @@ const get = async (target: string, token?: string) => {
   return { status: response.status, body: await response.text() };
 };
 
-/** The lines written since `from` characters of stderr, once the process had time to write them. */
-const linesSince = async (from: number): Promise<string[]> => {
+/** The log lines written since `from` characters of stderr, once the process had time to write them. */
+const linesSince = async (from: number): Promise<LogLine[]> => {
   await new Promise((resolve) => setTimeout(resolve, 200));
-  return keyhouse
-    .stderr()
-    .slice(from)
-    .split('\n')
-    .filter((line) => line !== '');
+  return logLines(keyhouse.stderr().slice(from));
 };
 
-const FORGED = '\n[ERROR] keyhouse admin UEVIL ok\n';
+const FORGED = '\n{"time":"2025-01-01T00:00:00.000Z","level":"error","msg":"admin UEVIL ok"}\n';
 
 test.each([
   ['zone', `instance=a&zone=${encodeURIComponent(`x${FORGED}`)}`],
   [
     'zone, with CR and a Unicode line separator',
-    `instance=a&zone=${encodeURIComponent('x\r\u2028[ERROR] x')}`,
+    `instance=a&zone=${encodeURIComponent('x\r\u2028{"level":"error"} x')}`,
   ],
   ['instance', `instance=${encodeURIComponent(`a${FORGED}`)}`],
 ])('control characters in the %s are neither echoed nor logged as lines', async (_what, query) => {
@@ -56,14 +58,15 @@ test.each([
   // One line of plain text: nothing of what was sent is repeated.
   expect(answer.body).toMatch(/^[^\n\r\u2028]*\n$/);
   expect(answer.body).not.toContain('UEVIL');
-  expect(answer.body).not.toContain('[ERROR]');
-  const lines = await linesSince(from);
+  expect(answer.body).not.toContain('"level"');
+  const lines = await linesSince(from); // each one a JSON object: nothing forged a line of its own
   expect(lines.length).toBeGreaterThan(0);
   for (const line of lines) {
-    expect(line).toMatch(/^\[DEBUG\] keyhouse refused 400: GET \/v1\/projects\/x\/authorized_keys from /);
-    expect(line).not.toMatch(/[\r\u2028]/);
+    expect(line.level).toBe('debug');
+    expect(line.msg).toMatch(/^refused 400: GET \/v1\/projects\/x\/authorized_keys from /);
   }
-  expect(keyhouse.stderr()).not.toMatch(/^\[ERROR\] keyhouse admin/m);
+  expect(keyhouse.stderr()).not.toMatch(/[\r\u2028]/);
+  expect(keyhouse.logs().filter((line) => line.msg.startsWith('admin UEVIL'))).toEqual([]);
 });
 
 test('refusals that cost nothing are logged at debug; a flood of 429s is one warning', async () => {
@@ -77,8 +80,8 @@ test('refusals that cost nothing are logged at debug; a flood of 429s is one war
   }
   expect((await get(`/v1/projects/${PROJECT}/authorized_keys`, WRONG)).status).toBe(401);
   const quiet = await linesSince(from);
-  expect(quiet.filter((line) => /refused (400|401|404)/.test(line)).length).toBe(13);
-  expect(quiet.filter((line) => !line.startsWith('[DEBUG] '))).toEqual([]);
+  expect(quiet.filter((line) => /refused (400|401|404)/.test(line.msg)).length).toBe(13);
+  expect(quiet.filter((line) => line.level !== 'debug')).toEqual([]);
 
   // Over the per-address budget (5 a minute): every request is refused, one warning is written.
   const floodFrom = keyhouse.stderr().length;
@@ -88,10 +91,12 @@ test('refusals that cost nothing are logged at debug; a flood of 429s is one war
   }
   expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(8);
   const flood = await linesSince(floodFrom);
-  expect(flood.filter((line) => line.startsWith('[WARN] '))).toEqual([
-    expect.stringMatching(/^\[WARN\] keyhouse refused 429: GET .* from 127\.0\.0\.1: too many/),
+  expect(flood.filter((line) => line.level === 'warn')).toEqual([
+    expect.objectContaining({
+      msg: expect.stringMatching(/^refused 429: GET .* from 127\.0\.0\.1: too many/),
+    }),
   ]);
-  expect(flood.filter((line) => /^\[DEBUG\] keyhouse refused 429/.test(line)).length).toBe(
+  expect(flood.filter((line) => line.level === 'debug' && line.msg.startsWith('refused 429')).length).toBe(
     statuses.filter((s) => s === 429).length - 1,
   );
 });

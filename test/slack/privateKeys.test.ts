@@ -8,7 +8,7 @@ import { plainFromDomain } from '../../src/slack/render/format';
 
 /** Forms show errors as plain text. */
 const FORM_WARNING = plainFromDomain(PRIVATE_KEY_MESSAGE);
-import { WITHHELD } from '../../src/logger';
+import { WITHHELD } from '../../src/observability/logger';
 import { tempDir, uniqueNamespace } from '../helpers/env';
 import { FakeSlack, type RecordedCall } from '../helpers/fakeSlack';
 import { startHarness, OWNER_ID, type Harness } from '../helpers/harness';
@@ -126,7 +126,7 @@ const expectWarning = (call: RecordedCall) => {
 
 test('debug logging is on, so the absence of the key in the logs means something', async () => {
   await say(OWNER_ID, '/project', 'list');
-  expect(logged.join('')).toMatch(/\[DEBUG\]/);
+  expect(logged.join('')).toMatch(/^\{"level":"debug",/m);
 });
 
 describe.each(secrets())('$name', ({ text, base64 }) => {

@@ -25,11 +25,11 @@ test('a second process on the same DATA_DIR refuses to start; after the first di
     const code = await second.exited;
     first.child.kill('SIGCONT');
     expect(code).toBe(1);
-    const lines = second.stderr().trim().split('\n');
+    const lines = second.logs();
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/DATA_DIR .* is in use by another Keyhouse process \(pid \d+\)/);
-    expect(lines[0]).toContain('REDIS_URL');
-    expect(second.stdout()).not.toContain('Keyhouse is running');
+    expect(lines[0]!.level).toBe('error');
+    expect(lines[0]!.msg).toMatch(/DATA_DIR .* is in use by another Keyhouse process \(pid \d+\)/);
+    expect(lines[0]!.msg).toContain('REDIS_URL');
 
     // The first one never noticed.
     expect(visibleText((await owner.command('/project', 'list')).body)).toContain('kept');
@@ -55,7 +55,7 @@ test('of four processes started at once on one DATA_DIR, exactly one runs', asyn
     // Each either says it is running or exits; give them time to do one or the other.
     const deadline = Date.now() + 20_000;
     const settled = () =>
-      runs.every((run) => run.child.exitCode !== null || run.stdout().includes('Keyhouse is running'));
+      runs.every((run) => run.child.exitCode !== null || run.stderr().includes('Keyhouse is running'));
     while (!settled() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     const running = runs.filter((run) => run.child.exitCode === null);
     const refused = runs.filter((run) => run.child.exitCode === 1);

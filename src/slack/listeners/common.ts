@@ -10,6 +10,7 @@ import type {
 import type { Actor } from '../../domain/model';
 import { type DomainError, isDomainError } from '../../domain/errors';
 import { containsPrivateKeyMaterial, PRIVATE_KEY_MESSAGE } from '../../domain/keys/privateKey';
+import { noteOutcome } from '../../observability/requestScope';
 import { UsageError } from '../commands/usage';
 import { plainFromDomain } from '../render/format';
 import { type Message, renderError } from '../render/messages';
@@ -23,11 +24,18 @@ export const respondWithError = (respond: RespondFn, error: unknown, logger: Log
 
 /** What the user sees for a failure. Unexpected errors are logged without any user input. */
 export function errorMessage(error: unknown, logger: Logger): Message {
+  noteOutcome(refusalOrError(error));
   if (error instanceof UsageError) return renderError(error.message, error.usage);
   if (isDomainError(error)) return renderError(error.message);
   logger.error(`unexpected error: ${error instanceof Error ? `${error.name}: ${error.message}` : 'unknown'}`);
   return renderError(UNEXPECTED);
 }
+
+/** How a failure told to the user ends the request: a refusal with its reason, or an error on our side. */
+const refusalOrError = (error: unknown): 'refused' | 'error' =>
+  error instanceof UsageError || (isDomainError(error) && error.code !== 'storage_unavailable')
+    ? 'refused'
+    : 'error';
 
 /** The value of an input block, whatever its element: text, select or conversation picker. */
 export function inputValue(view: ViewOutput, block: string): string {
@@ -46,6 +54,7 @@ export function fieldErrors(
   logger: Logger,
 ): Record<string, string> {
   // Slack shows a field's error as plain text: no markup, no entities.
+  noteOutcome(refusalOrError(error));
   if (!isDomainError(error)) {
     errorMessage(error, logger); // logs it
     return { [fallback]: UNEXPECTED };
@@ -99,6 +108,7 @@ const holdsPrivateKey = (value: unknown): boolean => containsPrivateKeyMaterial(
 export const guardPrivateKeys: Middleware<AnyMiddlewareArgs> = async (args) => {
   const { body, next } = args;
   if ('command' in args && holdsPrivateKey(args.command.text)) {
+    noteOutcome('refused');
     await args.ack();
     await args.respond({ response_type: 'ephemeral', ...renderError(PRIVATE_KEY_MESSAGE) });
     return;
@@ -107,6 +117,7 @@ export const guardPrivateKeys: Middleware<AnyMiddlewareArgs> = async (args) => {
     const values = args.view.state.values;
     const field = Object.keys(values).find((block) => holdsPrivateKey(values[block]));
     if (field !== undefined) {
+      noteOutcome('refused');
       await args.ack({
         response_action: 'errors',
         errors: { [field]: plainFromDomain(PRIVATE_KEY_MESSAGE) },
@@ -115,6 +126,7 @@ export const guardPrivateKeys: Middleware<AnyMiddlewareArgs> = async (args) => {
     }
   }
   if (body.type === 'block_actions' && 'action' in args && holdsPrivateKey(body.actions)) {
+    noteOutcome('refused');
     await args.ack();
     const message = renderError(PRIVATE_KEY_MESSAGE);
     if (body.response_url)
@@ -123,6 +135,7 @@ export const guardPrivateKeys: Middleware<AnyMiddlewareArgs> = async (args) => {
     return;
   }
   if (body.type === 'block_suggestion' && 'options' in args && holdsPrivateKey(body.value)) {
+    noteOutcome('refused');
     await args.ack({ options: [] });
     return;
   }

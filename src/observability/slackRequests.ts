@@ -1,0 +1,98 @@
+import { performance } from 'node:perf_hooks';
+import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
+import { ACTION, CALLBACK, COMMAND_NAMES, FIELD } from '../slack/ids';
+import type { KeyhouseLogger } from './logger';
+import type { Metrics } from './metrics';
+import { type RequestScope, requestScope } from './requestScope';
+
+/** The app's own IDs: an action, view or option request is counted under one of them, or as `other`. */
+const KNOWN_IDS: ReadonlySet<string> = new Set<string>([
+  ...Object.values(ACTION),
+  ...Object.values(CALLBACK),
+  ...Object.values(FIELD),
+]);
+const COMMANDS: ReadonlySet<string> = new Set<string>(COMMAND_NAMES);
+/** Slack's event types are its own short snake_case names, and only those subscribed to arrive. */
+const EVENT_TYPE = /^[a-z][a-z_]{0,63}$/;
+
+/** An action or callback ID as a bounded kind: itself when it is ours, the ID it extends (`list_page_next`), else `other`. */
+function idKind(id: unknown): string {
+  if (typeof id !== 'string') return 'other';
+  if (KNOWN_IDS.has(id)) return id;
+  for (let at = id.lastIndexOf('_'); at > 0; at = id.lastIndexOf('_', at - 1)) {
+    const prefix = id.slice(0, at);
+    if (KNOWN_IDS.has(prefix)) return prefix;
+  }
+  return 'other';
+}
+
+interface Described {
+  kind: string;
+  team?: string;
+  user?: string;
+}
+
+/** What a request is, from identifiers only: never its text, values or search. */
+export function describeSlackRequest(body: Record<string, unknown>): Described {
+  const str = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  const obj = (value: unknown) =>
+    value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  const team = str(body.team_id) ?? str(obj(body.team).id) ?? str(obj(body.user).team_id);
+  if (typeof body.command === 'string') {
+    return { kind: COMMANDS.has(body.command) ? body.command : 'other', team, user: str(body.user_id) };
+  }
+  const user = str(obj(body.user).id);
+  switch (body.type) {
+    case 'block_actions': {
+      const first = Array.isArray(body.actions) ? obj(body.actions[0]) : {};
+      return { kind: idKind(first.action_id), team, user };
+    }
+    case 'block_suggestion':
+      return { kind: idKind(body.action_id), team, user };
+    case 'view_submission':
+    case 'view_closed':
+      return { kind: idKind(obj(body.view).callback_id), team, user };
+    case 'shortcut':
+    case 'message_action':
+      return { kind: idKind(body.callback_id), team, user };
+    case 'event_callback': {
+      const event = obj(body.event);
+      const type = str(event.type);
+      return { kind: type && EVENT_TYPE.test(type) ? type : 'other', team, user: str(event.user) };
+    }
+    default:
+      return { kind: 'other', team, user };
+  }
+}
+
+/**
+ * The first global middleware: each Slack request runs inside its own request scope (so every line
+ * logged while it is handled carries its kind, team and user, and a refusal or an error logged marks
+ * its outcome), then is written as one log line and counted in the metrics.
+ */
+export function observeSlackRequests(
+  logger: KeyhouseLogger,
+  metrics: Metrics,
+): Middleware<AnyMiddlewareArgs> {
+  return async ({ body, next }) => {
+    const started = performance.now();
+    const { kind, team, user } = describeSlackRequest(body as unknown as Record<string, unknown>);
+    const fields: Record<string, string> = { kind, ...(team ? { team } : {}), ...(user ? { user } : {}) };
+    const scope: RequestScope = { fields, outcome: 'ok' };
+    try {
+      await requestScope.run(scope, next);
+    } catch (error) {
+      scope.outcome = 'error';
+      throw error;
+    } finally {
+      metrics.slackRequest(kind, scope.outcome, started);
+      logger
+        .child({
+          ...fields,
+          outcome: scope.outcome,
+          duration_ms: Math.round((performance.now() - started) * 10) / 10,
+        })
+        .info('slack request');
+    }
+  };
+}
