@@ -18,7 +18,7 @@ import { createLogger, type KeyhouseLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { observeSlackRequests } from './observability/slackRequests';
 import { registerListeners } from './slack/listeners';
-import { onCallMembersFrom } from './slack/onCallGroup';
+import { ON_CALL_CLIENT_OPTIONS, onCallMembersFrom } from './slack/onCallGroup';
 import { runSweeps, type SweepResult } from './slack/sweeps';
 import { createDocumentStore } from './store/keyvStore';
 import { describeRedisTarget } from './store/redisClients';
@@ -167,8 +167,8 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
     reminderAfterMs: config.reminderAfterMs,
     onBackgroundError: (what, error) =>
       logger.warn(`${what} failed, to be repaired later: ${describe(error)}`),
-    // Break-glass asks Slack who is on call, with the bot client made below.
-    onCallMembers: onCallMembersFrom(() => botClient),
+    // Break-glass asks Slack who is on call, with a client of its own made below.
+    onCallMembers: onCallMembersFrom(() => onCallClient),
   });
   const clientOptions = config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {};
 
@@ -178,6 +178,13 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
   let identity: Promise<{ botId?: string; botUserId?: string }> | undefined;
   // The app's own calls (sweeps, direct messages) go out with the bot token.
   const botClient = new WebClient(config.slackBotToken, { ...clientOptions, logger, logLevel });
+  // Who is on call is asked apart: one try within a form's time, never queued behind a rate limit.
+  const onCallClient = new WebClient(config.slackBotToken, {
+    ...clientOptions,
+    logger,
+    logLevel,
+    ...ON_CALL_CLIENT_OPTIONS,
+  });
   const whoAmI = () =>
     (identity ??= botClient.auth.test().then(
       (answer) => ({
