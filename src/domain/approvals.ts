@@ -3,7 +3,7 @@ import type { DeliveryService } from './delivery';
 import { DomainError } from './errors';
 import { refusePrivateKey } from './keys/privateKey';
 import { expiryAtApproval, keyLifetimeLimit } from './keyPolicy';
-import { assertKeyRoom, MAX_PENDING_REQUESTS_PER_REQUESTER } from './limits';
+import { assertKeyRoom, assertReasonLength, MAX_PENDING_REQUESTS_PER_REQUESTER } from './limits';
 import type { Actor, KeyExtension, KeyRequest, PendingIndex, Project, SshKey } from './model';
 import { DEFAULT_REMINDER_AFTER_MS, nextReminderAt } from './reminderSchedule';
 import { applyExtension, extensionTarget, mayStillRequest } from './extensions';
@@ -111,6 +111,7 @@ export class ApprovalService {
     reason?: string,
   ): Promise<DecisionResult> {
     if (reason !== undefined) refusePrivateKey(reason, 'deny_reason');
+    assertReasonLength(reason, 'deny_reason');
     const result = await this.workspaces.mutate(
       actor.teamId,
       async (tx): Promise<DecisionResult & { key?: SshKey }> => {

@@ -1,14 +1,34 @@
-import { authorize, can, ownersOf } from './access';
-import { approversOf } from './approvals';
+import { type AccessContext, authorize, can, ownersOf } from './access';
+import { type ApprovalService, approversOf } from './approvals';
 import type { DeliveryService } from './delivery';
 import { DomainError, invalid } from './errors';
 import { isExpired } from './expiry';
 import { defaultKeyName, freeName, type AddKeyInput, type KeyService } from './keys';
 import { breakGlassMaxMs, breakGlassMaxOf, breakGlassOf, type BreakGlassMax } from './keyPolicy';
 import { assertKeyRoom } from './limits';
-import type { Actor, Organization, Project, SshKey } from './model';
+import type {
+  Actor,
+  BreakGlassRevocation,
+  KeyRequest,
+  Organization,
+  Project,
+  ProjectSummary,
+  SshKey,
+} from './model';
+import {
+  afterKeyRemoved,
+  at,
+  breakGlassKeys,
+  closeWithKey,
+  type BreakGlassIndex,
+  type BreakGlassRecord,
+  type ClosedWithKey,
+  forgetBreakGlass,
+  reviewedMessage,
+  type ReviewDecision,
+} from './keyRemoval';
 import { nameKey } from './names';
-import type { Transaction, Workspaces } from './workspaces';
+import { documentKeys, type Transaction, type Workspaces } from './workspaces';
 
 /**
  * Break-glass: an on-call engineer adds a key at once, for a short time, with a reason, and an approver
@@ -25,36 +45,8 @@ export interface BreakGlassOptions {
   onCallMembers?: OnCallMembers;
 }
 
-export type ReviewDecision = 'keep' | 'revoke';
-
-/** One break-glass key's record: its card, its review. Kept after the key is gone, for late clicks. */
-export interface BreakGlassRecord {
-  /** The key's ID. */
-  id: string;
-  teamId: string;
-  projectId: string;
-  projectName: string;
-  owner: string;
-  keyName: string;
-  fingerprint: string;
-  reason: string;
-  createdAt: string;
-  expiresAt: string;
-  cards: { channel: string; ts: string }[];
-  review?: { by: string; at: string; decision: 'kept' | 'revoked' };
-  /** Set when the key's time ran out before anyone reviewed it. */
-  unreviewedAt?: string;
-}
-
-/** Break-glass keys awaiting review across the deployment, so the sweep reads one document. */
-export interface BreakGlassIndex {
-  keys: { id: string; teamId: string; expiresAt: string }[];
-}
-
-export const breakGlassKeys = {
-  record: (keyId: string) => `breakglass:${keyId}`,
-  index: () => 'keys:breakglass',
-};
+export type { BreakGlassIndex, BreakGlassRecord, ReviewDecision } from './keyRemoval';
+export { breakGlassKeys, reviewedMessage } from './keyRemoval';
 
 export interface BreakGlassAdded {
   key: SshKey & { expiresAt: string };
@@ -69,6 +61,8 @@ export interface BreakGlassReviewed {
   record: BreakGlassRecord;
   /** Whether Revoke removed the key (absent: it was already gone). */
   removed: boolean;
+  /** Pending requests for more time on a revoked key, withdrawn with it. */
+  closed: KeyRequest[];
 }
 
 export interface Unreviewed {
@@ -84,25 +78,12 @@ const groupName = (organization: Organization): string => {
 const keyTarget = (record: BreakGlassRecord): string =>
   `${record.keyName} (${record.fingerprint}) for <@${record.owner}>`;
 
-const at = (iso: string): string => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
-
-/** What a late click is told: who reviewed the key, how and when, or that nobody did in time. */
-export function reviewedMessage(record: BreakGlassRecord): string {
-  if (record.review) {
-    const how = record.review.decision === 'kept' ? 'kept it' : 'revoked it';
-    return `This break-glass key was already reviewed: <@${record.review.by}> ${how} on ${at(record.review.at)}.`;
-  }
-  if (record.unreviewedAt) {
-    return `This break-glass key expired on ${at(record.expiresAt)} before anyone reviewed it, and is recorded as unreviewed.`;
-  }
-  return 'This break-glass key is waiting for a review.';
-}
-
 export class BreakGlassService {
   constructor(
     private readonly workspaces: Workspaces,
     private readonly keys: KeyService,
     private readonly delivery: DeliveryService,
+    private readonly approvals: ApprovalService,
     private readonly onCallMembers?: OnCallMembers,
   ) {}
 
@@ -144,9 +125,9 @@ export class BreakGlassService {
       );
     }
     const candidate = this.keys.check(input);
-    const reason = input.reason.trim().slice(0, 300);
+    const reason = input.reason.trim();
     const organization = await this.workspaces.organization(actor.teamId);
-    const groupId = await this.assertOnCall(actor, organization);
+    const groupId = await this.assertOnCall(actor, organization, projectReference);
     const added = await this.workspaces.mutate(actor.teamId, async (tx): Promise<BreakGlassAdded> => {
       if (tx.organization.settings.oncallGroup?.id !== groupId) {
         throw new DomainError(
@@ -155,14 +136,23 @@ export class BreakGlassService {
         );
       }
       const project = await tx.project(projectReference);
-      const how = `Meanwhile, ask for the key without \`--breakglass\`: an admin approves it.`;
       if (breakGlassOf(project) !== 'on') {
         throw new DomainError(
           'forbidden',
-          `Break-glass is off for project *${project.name}*, so nothing was added. An admin of the project turns it on with \`/project set ${quote(project.name)} break-glass on\`. ${how}`,
+          `Break-glass is off for project *${project.name}*, so nothing was added. An admin of the project turns it on with \`/project set ${quote(project.name)} break-glass on\`. ${askInstead(tx.context, actor.userId, project, true)}`,
         );
       }
       const now = new Date(tx.at);
+      const revoked = recentRevocation(project, actor.userId, now);
+      if (revoked) {
+        const until = new Date(Date.parse(revoked.at) + breakGlassMaxMs(project)).toISOString();
+        throw new DomainError(
+          'forbidden',
+          `<@${revoked.by}> revoked your break-glass key *${revoked.keyName}* in project *${project.name}* on ${at(revoked.at)}, so nothing was added: ` +
+            `no break-glass key for you in this project until ${at(until)} (its break-glass max, ${breakGlassMaxOf(project)}, after the revocation). ` +
+            `The way back is a normal request: ${askInstead(tx.context, actor.userId, project, true, true)}`,
+        );
+      }
       const live = project.keys.find(
         (k) => k.origin === 'breakglass' && k.addedBy === actor.userId && !isExpired(k.expiresAt, now),
       );
@@ -257,12 +247,10 @@ export class BreakGlassService {
       projectName: added.project.name,
       key: added.key,
     });
+    // With it, any other key of the project awaiting review that a failed write left out of the index.
+    const awaiting = awaitingReview(added.project, Date.parse(added.record.createdAt));
     this.workspaces.afterCommit('adding a break-glass key to the review index', () =>
-      this.updateIndex((index) => {
-        if (!index.keys.some((k) => k.id === added.key.id)) {
-          index.keys.push({ id: added.key.id, teamId: actor.teamId, expiresAt: added.key.expiresAt });
-        }
-      }),
+      this.track(actor.teamId, awaiting),
     );
     return added;
   }
@@ -286,66 +274,91 @@ export class BreakGlassService {
    * workspace lock, on a fresh read of the record; a later click is told who reviewed it.
    */
   async review(actor: Actor, keyId: string, decision: ReviewDecision): Promise<BreakGlassReviewed> {
-    const reviewed = await this.workspaces.mutate(actor.teamId, async (tx): Promise<BreakGlassReviewed> => {
-      const record = await this.load(tx, keyId);
-      if (record.review || record.unreviewedAt) throw new DomainError('conflict', reviewedMessage(record));
-      if (record.owner === actor.userId) {
-        throw new DomainError(
-          'forbidden',
-          'You added this break-glass key, so another approver of the project reviews it: nobody reviews their own break-glass key.',
+    const reviewed = await this.workspaces.mutate(
+      actor.teamId,
+      async (tx): Promise<BreakGlassReviewed & { key: SshKey }> => {
+        const record = await this.load(tx, keyId);
+        if (record.review || record.unreviewedAt) throw new DomainError('conflict', reviewedMessage(record));
+        if (record.owner === actor.userId) {
+          throw new DomainError(
+            'forbidden',
+            'You added this break-glass key, so another approver of the project reviews it: nobody reviews their own break-glass key.',
+          );
+        }
+        const project = await tx.project(record.projectId);
+        if (!can(tx.context, actor.userId, 'project.manage', project)) {
+          const approvers = approversOf(project, ownersOf(tx.context)).filter((u) => u !== record.owner);
+          throw new DomainError(
+            'forbidden',
+            `Reviewing a break-glass key is for the approvers of project *${project.name}* (its admins and the organization owners), and you are not one. ` +
+              `Who can: ${approvers.length ? approvers.map((u) => `<@${u}>`).join(', ') : 'nobody yet'}.`,
+          );
+        }
+        const key = project.keys.find((k) => k.id === record.id);
+        if (!key) {
+          throw new DomainError(
+            'conflict',
+            `This break-glass key was already removed from project *${project.name}*, so there is nothing to keep or revoke. \`/org audit ${quote(project.name)}\` shows who removed it.`,
+          );
+        }
+        if (Date.parse(key.expiresAt ?? record.expiresAt) <= Date.parse(tx.at)) {
+          throw new DomainError(
+            'conflict',
+            `This break-glass key expired on ${at(key.expiresAt ?? record.expiresAt)} before anyone reviewed it; it is no longer served, and Keyhouse records it as unreviewed.`,
+          );
+        }
+        const outcome = decision === 'keep' ? 'kept' : 'revoked';
+        record.review = { by: actor.userId, at: tx.at, decision: outcome };
+        let removed = false;
+        let closedWithKey: ClosedWithKey = { closed: [] };
+        if (decision === 'revoke') {
+          project.keys = project.keys.filter((k) => k.id !== key.id);
+          const index = await tx.userKeys(key.addedBy);
+          index.keys = index.keys.filter((ref) => ref.keyId !== key.id);
+          removed = true;
+          // Its owner may not add another by break-glass for a while; their requests for more time close.
+          remember(project, { userId: key.addedBy, by: actor.userId, at: tx.at, keyName: key.name }, tx.at);
+          closedWithKey = await closeWithKey(
+            tx,
+            this.workspaces,
+            this.approvals,
+            project,
+            key,
+            actor.userId,
+            true,
+          );
+        } else {
+          key.breakGlass = {
+            ...(key.breakGlass ?? { reason: record.reason }),
+            reviewedBy: actor.userId,
+            reviewedAt: tx.at,
+            review: 'kept',
+          };
+        }
+        tx.put(breakGlassKeys.record(record.id), record);
+        tx.record(
+          {
+            actor: actor.userId,
+            action: decision === 'keep' ? 'key.breakglass_kept' : 'key.breakglass_revoked',
+            target: keyTarget(record),
+            outcome: decision === 'keep' ? 'approved' : 'denied',
+          },
+          project,
         );
-      }
-      const project = await tx.project(record.projectId);
-      if (!can(tx.context, actor.userId, 'project.manage', project)) {
-        const approvers = approversOf(project, ownersOf(tx.context)).filter((u) => u !== record.owner);
-        throw new DomainError(
-          'forbidden',
-          `Reviewing a break-glass key is for the approvers of project *${project.name}* (its admins and the organization owners), and you are not one. ` +
-            `Who can: ${approvers.length ? approvers.map((u) => `<@${u}>`).join(', ') : 'nobody yet'}.`,
-        );
-      }
-      const key = project.keys.find((k) => k.id === record.id);
-      if (Date.parse(key?.expiresAt ?? record.expiresAt) <= Date.parse(tx.at)) {
-        throw new DomainError(
-          'conflict',
-          `This break-glass key expired on ${at(key?.expiresAt ?? record.expiresAt)} before anyone reviewed it; it is no longer served, and Keyhouse records it as unreviewed.`,
-        );
-      }
-      const outcome = decision === 'keep' ? 'kept' : 'revoked';
-      record.review = { by: actor.userId, at: tx.at, decision: outcome };
-      let removed = false;
-      if (key && decision === 'revoke') {
-        project.keys = project.keys.filter((k) => k.id !== key.id);
-        const index = await tx.userKeys(key.addedBy);
-        index.keys = index.keys.filter((ref) => ref.keyId !== key.id);
-        removed = true;
-      } else if (key) {
-        key.breakGlass = {
-          ...(key.breakGlass ?? { reason: record.reason }),
-          reviewedBy: actor.userId,
-          reviewedAt: tx.at,
-          review: 'kept',
-        };
-      }
-      tx.put(breakGlassKeys.record(record.id), record);
-      tx.record(
-        {
-          actor: actor.userId,
-          action: decision === 'keep' ? 'key.breakglass_kept' : 'key.breakglass_revoked',
-          target: keyTarget(record),
-          outcome: decision === 'keep' ? 'approved' : 'denied',
-          ...(key || decision === 'keep' ? {} : { detail: 'the key had already been removed' }),
-        },
-        project,
-      );
-      return { record, removed };
-    });
-    this.workspaces.afterCommit('removing a reviewed break-glass key from the review index', () =>
-      this.updateIndex((index) => {
-        index.keys = index.keys.filter((k) => k.id !== keyId);
-      }),
+        return { record, removed, closed: closedWithKey.closed, key };
+      },
     );
-    return reviewed;
+    this.workspaces.afterCommit('removing a reviewed break-glass key from the review index', () =>
+      forgetBreakGlass(this.workspaces, [keyId]),
+    );
+    const { key, ...result } = reviewed;
+    afterKeyRemoved(this.workspaces, this.approvals, {
+      teamId: actor.teamId,
+      key,
+      by: actor.userId,
+      closed: result.closed,
+    });
+    return result;
   }
 
   /**
@@ -402,14 +415,24 @@ export class BreakGlassService {
     return marked;
   }
 
-  /** Reads the on-call group's members from Slack; refuses when they cannot be read or the actor is not one. */
-  private async assertOnCall(actor: Actor, organization: Organization): Promise<string> {
+  /**
+   * Reads the on-call group's members from Slack; refuses when they cannot be read or the actor is not
+   * one. A refusal's advice depends on the project named, read only then.
+   */
+  private async assertOnCall(
+    actor: Actor,
+    organization: Organization,
+    projectReference: string,
+  ): Promise<string> {
     const group = organization.settings.oncallGroup;
-    const askInstead = 'Meanwhile, ask for the key without `--breakglass`: an admin approves it.';
+    const instead = async (): Promise<string> => {
+      const project = await this.workspaces.project(organization, projectReference).catch(() => undefined);
+      return askInstead(this.workspaces.context(organization), actor.userId, project, false);
+    };
     if (!group) {
       throw new DomainError(
         'forbidden',
-        `Break-glass is for the members of the organization's on-call group, and none is set, so nothing was added. An organization owner sets it with \`/org set oncall-group @group\`. ${askInstead}`,
+        `Break-glass is for the members of the organization's on-call group, and none is set, so nothing was added. An organization owner sets it with \`/org set oncall-group @group\`. ${await instead()}`,
       );
     }
     let members: string[];
@@ -422,13 +445,13 @@ export class BreakGlassService {
       throw new DomainError(
         'busy',
         `Keyhouse could not read the members of ${groupName(organization)} from Slack${code}, so no break-glass key was added: it never adds one without knowing you are on call. ` +
-          `Try again in a minute; if it keeps failing, ask whoever runs Keyhouse to check that the app has the \`usergroups:read\` scope. ${askInstead}`,
+          `Try again in a minute; if it keeps failing, ask whoever runs Keyhouse to check that the app has the \`usergroups:read\` scope. ${await instead()}`,
       );
     }
     if (!members.includes(actor.userId)) {
       throw new DomainError(
         'forbidden',
-        `Break-glass is for the members of ${groupName(organization)}, and you are not one, so nothing was added. Ask to be added to the group in Slack if you are on call (Keyhouse sees the change within a minute). ${askInstead}`,
+        `Break-glass is for the members of ${groupName(organization)}, and you are not one, so nothing was added. Ask to be added to the group in Slack if you are on call (Keyhouse sees the change within a minute). ${await instead()}`,
       );
     }
     return group.id;
@@ -442,9 +465,133 @@ export class BreakGlassService {
     return record;
   }
 
+  /**
+   * Projects with break-glass on that an on-call member cannot otherwise see, for the add-key form (where
+   * they may add only a break-glass key). Empty without an on-call group, when every project is visible,
+   * or when Slack cannot say the user is on call: two round trips and one lookup at most.
+   */
+  async breakGlassOnlyProjects(actor: Actor, visible: readonly { id: string }[]): Promise<ProjectSummary[]> {
+    const organization = await this.workspaces.organization(actor.teamId);
+    const group = organization.settings.oncallGroup;
+    const seen = new Set(visible.map((p) => p.id));
+    const hidden = organization.projects.filter((p) => !seen.has(p.id));
+    if (!group || hidden.length === 0 || !this.onCallMembers) return [];
+    const projects = await this.workspaces.store.getMany<Project>(
+      hidden.map((p) => documentKeys.project(p.id)),
+    );
+    const open = new Set(projects.filter((p) => p && breakGlassOf(p) === 'on').map((p) => p?.id));
+    if (open.size === 0) return [];
+    const members = await this.onCallMembers(actor.teamId, group.id).catch((): string[] => []);
+    return members.includes(actor.userId) ? hidden.filter((p) => open.has(p.id)) : [];
+  }
+
+  /**
+   * Break-glass keys the user may review now, in their workspace, oldest first: found from the projects'
+   * keys (written with each key; the deployment index is written after, and can miss one), then their
+   * records and the index: four round trips. A key awaiting review missing from the index is put back
+   * in it, so the sweep marks it unreviewed if its time runs out.
+   */
+  async reviewableBy(actor: Actor): Promise<BreakGlassRecord[]> {
+    const organization = await this.workspaces.organization(actor.teamId);
+    const context = this.workspaces.context(organization);
+    const projects = await this.workspaces.store.getMany<Project>(
+      organization.projects.map((p) => documentKeys.project(p.id)),
+    );
+    const now = this.workspaces.now().getTime();
+    const managed = projects.filter(
+      (p): p is Project => !!p && can(context, actor.userId, 'project.manage', p),
+    );
+    const keys = managed.flatMap((p) => awaitingReview(p, now));
+    if (keys.length === 0) return [];
+    const [stored, index] = await Promise.all([
+      this.workspaces.store.getMany<BreakGlassRecord>(keys.map((k) => breakGlassKeys.record(k.id))),
+      this.workspaces.store.get<BreakGlassIndex>(breakGlassKeys.index()),
+    ]);
+    const open = new Set(
+      stored
+        .filter(
+          (r): r is BreakGlassRecord => !!r && r.teamId === actor.teamId && !r.review && !r.unreviewedAt,
+        )
+        .map((r) => r.id),
+    );
+    const indexed = new Set((index?.keys ?? []).map((k) => k.id));
+    const unindexed = keys.filter((k) => open.has(k.id) && !indexed.has(k.id));
+    if (unindexed.length > 0) {
+      this.workspaces.afterCommit('putting break-glass keys back in the review index', () =>
+        this.track(actor.teamId, unindexed),
+      );
+    }
+    return stored
+      .filter((r): r is BreakGlassRecord => !!r && open.has(r.id) && r.owner !== actor.userId)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /** Adds keys awaiting review to the deployment's review index (after their commit), once each. */
+  private track(teamId: string, keys: SshKey[]): Promise<void> {
+    return this.updateIndex((index) => {
+      for (const key of keys) {
+        if (!index.keys.some((k) => k.id === key.id)) {
+          index.keys.push({ id: key.id, teamId, expiresAt: key.expiresAt ?? new Date(0).toISOString() });
+        }
+      }
+    });
+  }
+
   private updateIndex(change: (index: BreakGlassIndex) => void): Promise<void> {
     return this.workspaces.updateShared<BreakGlassIndex>(breakGlassKeys.index(), { keys: [] }, change);
   }
 }
 
 const quote = (name: string): string => (/\s/.test(name) ? `"${name}"` : name);
+
+/** A project's break-glass keys that nobody has reviewed yet and whose time has not run out. */
+const awaitingReview = (project: Project, now: number): SshKey[] =>
+  project.keys.filter(
+    (k) => k.origin === 'breakglass' && !k.breakGlass?.review && Date.parse(k.expiresAt ?? '') > now,
+  );
+
+/** The longest any project's break-glass lasts: revocations older than that bind nobody. */
+const LONGEST_BREAK_GLASS_MS = 8 * 3_600_000;
+
+/** Remembers a revocation in the project, dropping those that no longer bind anyone. */
+function remember(project: Project, revocation: BreakGlassRevocation, now: string): void {
+  const kept = (project.breakGlassRevoked ?? []).filter(
+    (r) => Date.parse(now) - Date.parse(r.at) < LONGEST_BREAK_GLASS_MS && r.userId !== revocation.userId,
+  );
+  project.breakGlassRevoked = [...kept, revocation];
+}
+
+/** The revocation of the user's break-glass key that still bars them, if any: for the project's max. */
+function recentRevocation(project: Project, userId: string, now: Date): BreakGlassRevocation | undefined {
+  return (project.breakGlassRevoked ?? []).find(
+    (r) => r.userId === userId && now.getTime() - Date.parse(r.at) < breakGlassMaxMs(project),
+  );
+}
+
+/**
+ * What to do instead of break-glass: a normal request for one who may ask for keys in the project,
+ * else an admin to ask (named to one who can see the project, or who is on call, `onCall`).
+ */
+function askInstead(
+  context: AccessContext,
+  userId: string,
+  project: Project | undefined,
+  onCall: boolean,
+  wayBack = false,
+): string {
+  if (project && can(context, userId, 'key.request', project)) {
+    return wayBack
+      ? `ask for the key without \`--breakglass\` (\`/sshkey add ${quote(project.name)} <public key>\`): an admin approves it.`
+      : 'Meanwhile, ask for the key without `--breakglass`: an admin approves it.';
+  }
+  const lead = wayBack ? '' : 'Meanwhile, ';
+  if (project && (onCall || can(context, userId, 'project.view', project))) {
+    const approvers = approversOf(project, ownersOf(context)).filter((u) => u !== userId);
+    if (approvers.length > 0) {
+      const named = approvers.slice(0, 5).map((u) => `<@${u}>`);
+      const more = approvers.length > 5 ? ` and ${approvers.length - 5} more` : '';
+      return `${lead}you cannot ask for keys in project *${project.name}* yourself: ask one of its approvers (${named.join(', ')}${more}) to add your key or to give you a role.`;
+    }
+  }
+  return `${lead}you cannot ask for keys in this project yourself: ask one of its admins (or an organization owner) to add your key or to give you a role.`;
+}

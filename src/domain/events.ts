@@ -1,4 +1,5 @@
-import type { SshKey } from './model';
+import type { BreakGlassRecord } from './keyRemoval';
+import type { KeyRequest, SshKey } from './model';
 
 /**
  * What the domain tells whoever listens once a change has committed, so that people can be told (the
@@ -12,8 +13,20 @@ export interface TemporaryKeyAdded {
   key: SshKey;
 }
 
+/** A key was removed (by an admin, its owner, a Revoke) and what waited on it was closed with it. */
+export interface KeyRemoved {
+  teamId: string;
+  key: SshKey;
+  by: string;
+  /** Pending requests for more time on the key, withdrawn. */
+  closed: KeyRequest[];
+  /** A break-glass key's review, closed as removed: its cards no longer offer Keep and Revoke. */
+  breakGlass?: BreakGlassRecord;
+}
+
 export class DomainEvents {
   private readonly temporaryKeyListeners: ((event: TemporaryKeyAdded) => void)[] = [];
+  private readonly keyRemovedListeners: ((event: KeyRemoved) => void)[] = [];
 
   /** A key with an expiry was added directly (by an admin with an expiry, or break-glass). */
   onTemporaryKeyAdded(listener: (event: TemporaryKeyAdded) => void): void {
@@ -26,6 +39,21 @@ export class DomainEvents {
         listener(event);
       } catch {
         // A listener's failure is not the change's: the key was added.
+      }
+    }
+  }
+
+  /** A key was removed and requests or a review that waited on it were closed. */
+  onKeyRemoved(listener: (event: KeyRemoved) => void): void {
+    this.keyRemovedListeners.push(listener);
+  }
+
+  keyRemoved(event: KeyRemoved): void {
+    for (const listener of this.keyRemovedListeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure is not the change's: the key was removed.
       }
     }
   }

@@ -38,7 +38,7 @@ export function createDomain(store: DocumentStore, options: WorkspaceOptions & B
   const keys = new KeyService(workspaces, approvals, delivery);
   return {
     approvals,
-    breakGlass: new BreakGlassService(workspaces, keys, delivery, options.onCallMembers),
+    breakGlass: new BreakGlassService(workspaces, keys, delivery, approvals, options.onCallMembers),
     delivery,
     workspaces,
     signingKey,

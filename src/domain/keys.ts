@@ -6,8 +6,9 @@ import { DomainError } from './errors';
 import { isExpired, parseExpiry } from './expiry';
 import { parsePublicKey, type ParsedPublicKey } from './keys/parsePublicKey';
 import { refusePrivateKey } from './keys/privateKey';
-import { assertKeyRoom } from './limits';
+import { assertKeyRoom, assertReasonLength } from './limits';
 import { assertKeyLifetime } from './keyPolicy';
+import { afterKeyRemoved, type BreakGlassRecord, closeWithKey, type ClosedWithKey } from './keyRemoval';
 import type { Actor, KeyRequest, Project, SshKey, UserKeyIndex } from './model';
 import { KEY_NAME_MAX, nameKey, notFound, validateKeyName } from './names';
 import { quoteName } from './projects';
@@ -70,6 +71,7 @@ export class KeyService {
   check(input: AddKeyInput): KeyCandidate {
     const parsed = parsePublicKey(input.publicKey);
     if (input.reason !== undefined) refusePrivateKey(input.reason, 'reason');
+    assertReasonLength(input.reason);
     const name = input.name !== undefined ? validateKeyName(input.name) : undefined;
     const expiresAt =
       input.expires !== undefined ? parseExpiry(input.expires, this.workspaces.now()) : undefined;
@@ -204,6 +206,7 @@ export class KeyService {
     change: KeyChange,
   ): Promise<KeyChanged> {
     let serialBefore: number | undefined;
+    let closedWithKey: ClosedWithKey = { closed: [] };
     const { key, project } = await this.workspaces.mutate(actor.teamId, async (tx) => {
       const project = await tx.project(projectReference, actor.userId);
       authorize(tx.context, actor.userId, 'project.manage', project);
@@ -225,14 +228,26 @@ export class KeyService {
       }
       const action = { remove: 'key.removed', disable: 'key.disabled', enable: 'key.enabled' }[change];
       tx.record({ actor: actor.userId, action, target: `${key.name} (${key.fingerprint})` }, project);
+      // What waited on a removed key closes with it: its requests for more time, its break-glass review.
+      if (change === 'remove') {
+        closedWithKey = await closeWithKey(tx, this.workspaces, this.approvals, project, key, actor.userId);
+      }
       return { key, project };
     });
+    if (change === 'remove') {
+      afterKeyRemoved(this.workspaces, this.approvals, {
+        teamId: actor.teamId,
+        key,
+        by: actor.userId,
+        ...closedWithKey,
+      });
+    }
     // The commit wrote the project's key set (and its serial) into `project`.
     const setChanged = project.keySet?.serial !== serialBefore;
     const rollout = await readCheckIns(this.workspaces.store, project)
       .then((checkIns) => keySetRollout(project, checkIns, this.workspaces.now()))
       .catch(() => undefined);
-    return { key, project, setChanged, ...(rollout ? { rollout } : {}) };
+    return { key, project, setChanged, ...closedWithKey, ...(rollout ? { rollout } : {}) };
   }
 }
 
@@ -243,6 +258,10 @@ export interface KeyChanged {
   setChanged: boolean;
   /** Which instances have fetched the set served now; absent when it could not be read. */
   rollout?: KeySetRollout;
+  /** Removed: its pending requests for more time, withdrawn with it. */
+  closed: KeyRequest[];
+  /** Removed: a break-glass key's review, closed as removed. */
+  breakGlass?: BreakGlassRecord;
 }
 
 export interface OwnedKey {

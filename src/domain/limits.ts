@@ -1,4 +1,4 @@
-import { DomainError } from './errors';
+import { DomainError, invalid } from './errors';
 import type { Project } from './model';
 
 /**
@@ -26,6 +26,20 @@ export const MAX_TOKENS_PER_PROJECT = 20;
 
 /** Approvals a project may require for a key request. */
 export const MAX_APPROVALS = 5;
+
+/** Characters of a reason (for a key, for more time, for a denial), as the forms limit it. */
+export const MAX_REASON_LENGTH = 300;
+
+/** Refuses a reason longer than the forms allow, rather than cutting what approvers read. */
+export function assertReasonLength(reason: string | undefined, field = 'reason'): void {
+  const length = reason?.trim().length ?? 0;
+  if (length > MAX_REASON_LENGTH) {
+    throw invalid(
+      `A reason may be at most ${MAX_REASON_LENGTH} characters, and this one has ${length}, so nothing was changed. Shorten it: approvers read it at a glance, and a link to the incident says more.`,
+      field,
+    );
+  }
+}
 
 /** Refuses a new resource in a full project; every path that adds one asks here. */
 export function assertResourceRoom(project: Project): void {

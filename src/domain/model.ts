@@ -168,6 +168,19 @@ export interface Project {
   tokens?: DeliveryToken[];
   /** Absent until the project's key set is first written. */
   keySet?: KeySetState;
+  /**
+   * Break-glass keys revoked lately, so their owners cannot add one again at once: each entry holds
+   * for the project's break-glass max from `at`, and older ones are dropped when one is added.
+   */
+  breakGlassRevoked?: BreakGlassRevocation[];
+}
+
+export interface BreakGlassRevocation {
+  /** Whose key was revoked. */
+  userId: string;
+  by: string;
+  at: string;
+  keyName: string;
 }
 
 export interface PendingRequestRef {

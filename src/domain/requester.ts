@@ -5,6 +5,8 @@ import { DomainError, invalid } from './errors';
 import { parseDuration } from './expiry';
 import { assertExtensionWithinPolicy, extendedExpiry, isBreakGlassKey, isTemporaryKey } from './extensions';
 import { refusePrivateKey } from './keys/privateKey';
+import { assertReasonLength } from './limits';
+import { afterKeyRemoved, type BreakGlassRecord, closeWithKey } from './keyRemoval';
 import type { Actor, KeyRequest, Project, SshKey } from './model';
 import { quoteName } from './projects';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
@@ -35,6 +37,8 @@ export interface FinishOutcome {
   project: Project;
   /** Pending extensions of the key, closed with it: their cards are to be updated. */
   closed: KeyRequest[];
+  /** A break-glass key's review, closed as removed. */
+  breakGlass?: BreakGlassRecord;
 }
 
 function parseExtensionLength(text: string): { for: string; forMs: number } {
@@ -99,7 +103,10 @@ export class RequesterService {
     return result;
   }
 
-  /** Removes a temporary key now, for its owner; pending requests for more time on it close with it. */
+  /**
+   * Removes a temporary key now, for its owner; pending requests for more time on it close with it, and
+   * a break-glass key's review closes as removed.
+   */
   async finish(actor: Actor, projectId: string, keyId: string): Promise<FinishOutcome> {
     const result = await this.workspaces.mutate(actor.teamId, async (tx): Promise<FinishOutcome> => {
       const { project, key } = await this.ownedKey(tx, actor, projectId, keyId, 'remove');
@@ -110,14 +117,17 @@ export class RequesterService {
         { actor: actor.userId, action: 'key.done', target: `${key.name} (${key.fingerprint})` },
         project,
       );
-      const closed = await this.closeExtensionsOf(tx, project, key, actor.userId);
-      return { key, project, closed };
-    });
-    if (result.closed.length > 0) {
-      this.workspaces.afterCommit('removing closed extensions from the pending index', () =>
-        this.approvals.forget(result.closed.map((r) => r.id)),
+      const closedWithKey = await closeWithKey(
+        tx,
+        this.workspaces,
+        this.approvals,
+        project,
+        key,
+        actor.userId,
       );
-    }
+      return { key, project, ...closedWithKey };
+    });
+    afterKeyRemoved(this.workspaces, this.approvals, { teamId: actor.teamId, by: actor.userId, ...result });
     return result;
   }
 
@@ -149,6 +159,7 @@ export class RequesterService {
   ): Promise<ExtendOutcome> {
     const length = parseExtensionLength(input.for);
     if (input.reason !== undefined) refusePrivateKey(input.reason, 'reason');
+    assertReasonLength(input.reason);
     const outcome = await this.workspaces.mutate(actor.teamId, async (tx): Promise<ExtendOutcome> => {
       const project = await tx.project(projectId).catch(() => Promise.reject(projectGone()));
       const key = this.checkExtendable(tx.context, actor, project, keyId);
@@ -260,28 +271,6 @@ export class RequesterService {
       );
     }
     return key;
-  }
-
-  /** Closes the pending extensions of a key that is gone (one read, when there are any). */
-  private async closeExtensionsOf(
-    tx: Transaction,
-    project: Project,
-    key: SshKey,
-    by: string,
-  ): Promise<KeyRequest[]> {
-    const refs = (project.pendingRequests ?? []).filter((p) => p.fingerprint === key.fingerprint);
-    if (refs.length === 0) return [];
-    const requests = await this.workspaces.store.getMany<KeyRequest>(
-      refs.map((r) => documentKeys.request(r.id)),
-    );
-    const closed: KeyRequest[] = [];
-    for (const stored of requests) {
-      if (!stored || stored.status !== 'pending' || stored.extension?.keyId !== key.id) continue;
-      const request = (await tx.read<KeyRequest>(documentKeys.request(stored.id))) ?? stored;
-      this.approvals.withdraw(tx, request, project, by, 'key_removed');
-      closed.push(request);
-    }
-    return closed;
   }
 }
 

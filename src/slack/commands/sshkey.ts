@@ -22,11 +22,20 @@ export async function addKeyForm(
   channelId?: string,
 ): Promise<View> {
   const { projects, organization } = await domain.projects.list(actor);
-  if (projects.length === 0) {
+  // An on-call member also gets the projects with break-glass on, for a break-glass key only.
+  const breakGlassOnly = await domain.breakGlass.breakGlassOnlyProjects(actor, projects);
+  if (projects.length === 0 && breakGlassOnly.length === 0) {
     const { owners } = await domain.organizations.overview(actor);
     return renderNoProjectModal(owners, organization.settings.projectCreators === 'everyone');
   }
-  return renderAddKeyModal(projects, projects.find(chosen), channelId, !!organization.settings.oncallGroup);
+  const all = [...projects, ...breakGlassOnly];
+  return renderAddKeyModal(
+    all,
+    all.find(chosen),
+    channelId,
+    !!organization.settings.oncallGroup,
+    new Set(breakGlassOnly.map((p) => p.id)),
+  );
 }
 
 export const sshkeyCommand: CommandHandler = async (domain, { actor, text, channelId }) => {

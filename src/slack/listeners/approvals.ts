@@ -92,7 +92,7 @@ export async function announceDecision(client: WebClient, result: DecisionResult
 }
 
 /** Tells only the person who clicked: ephemerally under the message, or by DM from App Home. */
-async function tellClicker(
+export async function tellClicker(
   body: BlockAction,
   respond: RespondFn,
   client: WebClient,

@@ -1,24 +1,46 @@
-import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, Logger } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Domain } from '../../domain';
 import type { BreakGlassAdded, BreakGlassRecord } from '../../domain/breakGlass';
+import type { KeyRemoved } from '../../domain/events';
 import type { Actor } from '../../domain/model';
 import { ACTION } from '../ids';
 import {
   renderBreakGlassAdded,
   renderBreakGlassCard,
+  renderRemovedNotice,
   renderReviewNotice,
   renderUnreviewedNotice,
 } from '../render/breakGlass';
 import type { Message } from '../render/messages';
-import { actorOf, errorMessage, respondWithError } from './common';
+import { announceDecision, tellClicker } from './approvals';
+import { actorOf, errorMessage } from './common';
+import { publishHome } from './home';
 
 /**
  * Posts a new break-glass key's card where its approvers are, as request cards go: the project's
  * approvals channel, else the organization's, else a direct message to each approver other than the
- * key's owner. Returns what to tell the on-call engineer.
+ * key's owner. Returns what to tell the on-call engineer. Never throws: the key is in and served
+ * whatever happens to its card, and the approvers also find it in App Home (Pending approvals).
  */
 export async function deliverBreakGlass(
+  client: WebClient,
+  domain: Domain,
+  actor: Actor,
+  added: BreakGlassAdded,
+  logger?: Logger,
+): Promise<Message> {
+  try {
+    return await postBreakGlassCards(client, domain, actor, added);
+  } catch (error) {
+    logger?.warn(
+      `posting a break-glass card failed: ${error instanceof Error ? error.message : 'unknown error'}`,
+    );
+    return renderBreakGlassAdded(added, undefined);
+  }
+}
+
+async function postBreakGlassCards(
   client: WebClient,
   domain: Domain,
   actor: Actor,
@@ -53,7 +75,9 @@ export async function deliverBreakGlass(
       : 'but nobody else can review it yet: ask an organization owner to make someone an admin of the project';
   }
   if (cards.length) {
-    const attached = await domain.breakGlass.attachCards(actor, record.id, cards);
+    const attached = await domain.breakGlass.attachCards(actor, record.id, cards).catch(() => undefined);
+    // Not recorded: the cards work, but will not change after the review (its reviewer is told).
+    if (!attached) return renderBreakGlassAdded(added, where, true);
     // Reviewed in the moment between posting and attaching: bring the fresh cards up to date.
     if (attached.review) await updateCards(client, attached);
   }
@@ -101,8 +125,30 @@ export async function reviewOverdueBreakGlass(
   return marked.length;
 }
 
+/**
+ * A key removed another way (an admin, its owner's I'm done): its break-glass cards stop offering Keep
+ * and Revoke, and its pending requests for more time are closed on their cards, their requesters told.
+ */
+async function announceKeyRemoved(client: WebClient, event: KeyRemoved): Promise<void> {
+  const calls: Promise<unknown>[] = event.closed.map((request) =>
+    announceDecision(client, { request, outcome: 'withdrawn' }),
+  );
+  if (event.breakGlass) {
+    const record = event.breakGlass;
+    const notice = renderRemovedNotice(record);
+    calls.push(updateCards(client, record));
+    for (const { channel, ts } of record.cards) {
+      calls.push(client.chat.postMessage({ channel, thread_ts: ts, ...notice }));
+    }
+  }
+  await Promise.allSettled(calls);
+}
+
 /** Keep and Revoke on a break-glass card: decided once, whoever clicks first on whichever replica. */
-export function registerBreakGlass(app: App, domain: Domain): void {
+export function registerBreakGlass(app: App, domain: Domain, publicUrl: string): void {
+  domain.workspaces.events.onKeyRemoved((event) => {
+    void announceKeyRemoved(app.client, event);
+  });
   const buttons = [
     [ACTION.breakGlassKeep, 'keep'],
     [ACTION.breakGlassRevoke, 'revoke'],
@@ -112,13 +158,20 @@ export function registerBreakGlass(app: App, domain: Domain): void {
       actionId,
       async ({ ack, body, action, respond, client, logger }) => {
         await ack();
+        const actor = actorOf(body);
         try {
-          const { record } = await domain.breakGlass.review(actorOf(body), action.value ?? '', decision);
-          // The one whose click decides is answered by the card itself.
+          const { record } = await domain.breakGlass.review(actor, action.value ?? '', decision);
           await announceReview(client, record);
+          // The one whose click decides is answered by the card itself, when Keyhouse knows where it
+          // is; else (its card never recorded, or App Home) by a word of their own.
+          if (record.cards.length === 0 || body.container.type === 'view') {
+            await tellClicker(body, respond, client, renderReviewNotice(record));
+          }
         } catch (error) {
-          if (body.response_url) await respondWithError(respond, error, logger);
-          else await client.chat.postMessage({ channel: body.user.id, ...errorMessage(error, logger) });
+          await tellClicker(body, respond, client, errorMessage(error, logger)).catch(() => undefined);
+        }
+        if (body.container.type === 'view') {
+          await publishHome(client, domain, actor, 'approvals', publicUrl).catch(() => undefined);
         }
       },
     );

@@ -31,7 +31,7 @@ export function registerCommands(app: App, domain: Domain, publicUrl: string): v
         if (outcome.kind === 'modal') {
           await client.views.open({ trigger_id: command.trigger_id, view: outcome.view });
         } else if (outcome.kind === 'breakglass') {
-          const message = await deliverBreakGlass(client, domain, actor, outcome.added);
+          const message = await deliverBreakGlass(client, domain, actor, outcome.added, logger);
           await respond({ response_type: 'ephemeral', ...message });
         } else if (outcome.kind === 'requested') {
           const message = await deliverRequest(client, domain, actor, outcome.request, outcome.joined);

@@ -31,8 +31,13 @@ export async function homeContent(
       return { tab, projects: (await domain.projects.list(actor)).projects, page };
     case 'keys':
       return { tab, keys: await domain.keys.mine(actor), now, page };
-    case 'approvals':
-      return { tab, requests: await domain.approvals.decidableBy(actor), page };
+    case 'approvals': {
+      const [requests, breakGlass] = await Promise.all([
+        domain.approvals.decidableBy(actor),
+        domain.breakGlass.reviewableBy(actor),
+      ]);
+      return { tab, requests, breakGlass, page };
+    }
     case 'settings':
       return { tab, overview: await domain.organizations.overview(actor) };
   }

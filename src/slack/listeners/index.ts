@@ -25,7 +25,7 @@ export function registerListeners(app: App, domain: Domain, publicUrl: string): 
   registerActions(app, domain, publicUrl);
   registerHome(app, domain, publicUrl);
   registerApprovals(app, domain, publicUrl);
-  registerBreakGlass(app, domain);
+  registerBreakGlass(app, domain, publicUrl);
   registerRequester(app, domain);
   registerTokens(app, domain);
 }

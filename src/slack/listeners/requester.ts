@@ -75,25 +75,23 @@ export function registerRequester(app: App, domain: Domain): void {
     },
   );
 
-  app.action<BlockAction<ButtonAction>>(
-    ACTION.keyDone,
-    async ({ ack, body, action, respond, client, logger }) => {
-      await ack();
-      try {
-        const target = decodeKeyControl(action.value);
-        if (!target) throw badButton();
-        const { key, project, closed } = await domain.requester.finish(
-          actorOf(body),
-          target.projectId,
-          target.keyId,
-        );
-        await replaceClicked(respond, renderKeyDone(key, project.name, closed.length));
-        for (const request of closed) await announceDecision(client, { request, outcome: 'withdrawn' });
-      } catch (error) {
-        await respondWithError(respond, error, logger);
-      }
-    },
-  );
+  app.action<BlockAction<ButtonAction>>(ACTION.keyDone, async ({ ack, body, action, respond, logger }) => {
+    await ack();
+    try {
+      const target = decodeKeyControl(action.value);
+      if (!target) throw badButton();
+      const { key, project, closed } = await domain.requester.finish(
+        actorOf(body),
+        target.projectId,
+        target.keyId,
+      );
+      // Closed requests for more time and a closed break-glass review are announced on their cards
+      // by the key-removed listener (see breakGlass.ts), as for any removal.
+      await replaceClicked(respond, renderKeyDone(key, project.name, closed.length));
+    } catch (error) {
+      await respondWithError(respond, error, logger);
+    }
+  });
 
   app.action<BlockAction<ButtonAction>>(
     ACTION.keyExtend,

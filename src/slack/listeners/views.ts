@@ -56,6 +56,8 @@ export function registerViews(app: App, domain: Domain): void {
   app.view(CALLBACK.addKey, async ({ ack, view, body, client, logger }) => {
     const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
     const optional = (field: string) => inputValue(view, field).trim() || undefined;
+    // Once the form is answered, what follows (cards, messages) may fail but never answers it again.
+    let answered = false;
     try {
       const expires = optional(FIELD.expires);
       const name = optional(FIELD.name);
@@ -69,14 +71,16 @@ export function registerViews(app: App, domain: Domain): void {
       };
       if (inputValue(view, FIELD.keyKind) === 'breakglass') {
         const added = await domain.breakGlass.add(actor, projectId, input);
+        answered = true;
         await ack({ response_action: 'update', view: renderBreakGlassAddedModal(added) });
-        const message = await deliverBreakGlass(client, domain, actor, added);
+        const message = await deliverBreakGlass(client, domain, actor, added, logger);
         await notify(app, actor.userId, decodeMetadata(view.private_metadata)?.channelId, message).catch(
           () => undefined,
         );
         return;
       }
       const outcome = await domain.keys.add(actor, projectId, input);
+      answered = true;
       if (outcome.kind === 'added') {
         await ack({ response_action: 'update', view: renderKeyAddedModal(outcome.key, outcome.project) });
         return;
@@ -87,6 +91,12 @@ export function registerViews(app: App, domain: Domain): void {
         () => undefined,
       );
     } catch (error) {
+      if (answered) {
+        logger.warn(
+          `telling about an added key failed: ${error instanceof Error ? error.message : 'unknown error'}`,
+        );
+        return;
+      }
       const fields: string[] = [FIELD.publicKey, FIELD.name, FIELD.expires, FIELD.reason, FIELD.project];
       // The break-glass choice is in the form only where the organization has an on-call group.
       if (view.state.values[FIELD.keyKind]) fields.push(FIELD.keyKind);

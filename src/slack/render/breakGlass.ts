@@ -32,6 +32,9 @@ function statusLine(record: BreakGlassRecord): string {
   if (record.review?.decision === 'kept') {
     return `:white_check_mark: *Kept* by ${user(record.review.by)} ${when(record.review.at)}: it stays until ${when(record.expiresAt)}.`;
   }
+  if (record.review?.decision === 'removed') {
+    return `:wastebasket: *Removed* by ${user(record.review.by)} ${when(record.review.at)} before anyone reviewed it: it is no longer served, and there is nothing left to keep or revoke.`;
+  }
   if (record.review?.decision === 'revoked') {
     return `:no_entry: *Revoked* by ${user(record.review.by)} ${when(record.review.at)}: the key was removed and is no longer served.`;
   }
@@ -86,14 +89,29 @@ export function renderBreakGlassCard(record: BreakGlassRecord): Message {
   };
 }
 
-/** What the on-call engineer is told once the key is in: served now, until when, who reviews it. */
-export function renderBreakGlassAdded(added: BreakGlassAdded, where: string): Message {
+/**
+ * What the on-call engineer is told once the key is in: served now, until when, who reviews it.
+ * `where` is absent when its card could not be posted; `unrecorded` when it was posted but Keyhouse
+ * could not note where (so the card will not change after the review).
+ */
+export function renderBreakGlassAdded(
+  added: BreakGlassAdded,
+  where: string | undefined,
+  unrecorded = false,
+): Message {
   const { key, project } = added;
   const capped = added.capped ? ` (cut to the project's break-glass maximum, ${added.max})` : '';
+  const inHome = "its approvers also find it in Keyhouse's App Home, under *Pending approvals*";
+  const card =
+    where === undefined
+      ? `Keyhouse could not post its card just now, but ${inHome}, to keep or revoke it.`
+      : unrecorded
+        ? `Its card went to the approvers (${where}), though Keyhouse could not note where, so the card will not show the review; ${inHome}.`
+        : `Its card went to the approvers (${where}); one of them will keep or revoke it.`;
   const text =
     `:rotating_light: Break-glass key *${escapeText(key.name)}* added to *${escapeText(project.name)}* and served now, until ${when(key.expiresAt)}${capped}.\n` +
     `${key.type} ${key.bits} · ${code(key.fingerprint)}\n` +
-    `Its card went to the approvers (${where}); one of them will keep or revoke it.`;
+    card;
   return { text: `Break-glass key ${key.name} added to ${project.name}`, blocks: [section(text)] };
 }
 
@@ -124,6 +142,14 @@ export function renderReviewNotice(record: BreakGlassRecord): Message {
     record.review?.decision === 'revoked'
       ? `:no_entry: ${by} revoked the break-glass key ${keyName(record)}: it was removed and is no longer served.`
       : `:white_check_mark: ${by} reviewed the break-glass key ${keyName(record)} and kept it, until ${when(record.expiresAt)}.`;
+  return { text, blocks: [section(text)] };
+}
+
+/** Thread reply under each card once the key went another way (an admin removed it, its owner was done). */
+export function renderRemovedNotice(record: BreakGlassRecord): Message {
+  const by = record.review?.by ?? '';
+  const who = by === record.owner ? `its owner ${user(by)}, done with it,` : user(by);
+  const text = `:wastebasket: ${who} removed the break-glass key ${keyName(record)} before anyone reviewed it: it is no longer served, and there is nothing left to keep or revoke.`;
   return { text, blocks: [section(text)] };
 }
 

@@ -3,7 +3,8 @@ import type { OwnedKey } from '../../domain/keys';
 import { keyState } from '../../domain/keys';
 import type { AuditEntry, KeyRequest, ProjectSummary } from '../../domain/model';
 import { renderRequestCard } from './approvals';
-import { onCallGroupText } from './breakGlass';
+import type { BreakGlassRecord } from '../../domain/breakGlass';
+import { onCallGroupText, renderBreakGlassCard } from './breakGlass';
 import type { OrganizationOverview } from '../../domain/organizations';
 import type { ProjectView } from '../../domain/projects';
 import { ACTION, HOME_TABS, type HomeTab } from '../ids';
@@ -37,7 +38,8 @@ export type HomeContent =
     }
   | { tab: 'projects'; projects: ProjectSummary[]; page?: number }
   | { tab: 'keys'; keys: OwnedKey[]; now: Date; page?: number }
-  | { tab: 'approvals'; requests: KeyRequest[]; page?: number }
+  /** `breakGlass`: break-glass keys the user may review, listed before the requests. */
+  | { tab: 'approvals'; requests: KeyRequest[]; breakGlass?: BreakGlassRecord[]; page?: number }
   | { tab: 'settings'; overview: OrganizationOverview }
   | { tab: 'project'; view: ProjectView; now: Date; publicUrl: string };
 
@@ -157,20 +159,27 @@ function body(content: HomeContent): KnownBlock[] {
     case 'keys':
       return keysTab(content.keys, content.now, content.page ?? 1);
     case 'approvals': {
-      if (content.requests.length === 0) return [section('Nothing waits for your decision.')];
-      const window = pageWindow(content.requests.length, content.page ?? 1, PAGE_SIZE.homeApprovals, true);
-      const cards = content.requests.slice(window.start, window.end).flatMap((request) => [
-        // Cards stacked in one view: each card's block IDs are made unique by its request.
-        ...(renderRequestCard(request).blocks ?? []).map((block) =>
-          block.block_id ? { ...block, block_id: `${block.block_id}_${request.id}` } : block,
+      // Break-glass keys first: they are served already. Both cards are seven blocks with the divider.
+      const items = [
+        ...(content.breakGlass ?? []).map((record) => ({
+          id: record.id,
+          card: renderBreakGlassCard(record),
+        })),
+        ...content.requests.map((request) => ({ id: request.id, card: renderRequestCard(request) })),
+      ];
+      if (items.length === 0) return [section('Nothing waits for your decision.')];
+      const window = pageWindow(items.length, content.page ?? 1, PAGE_SIZE.homeApprovals, true);
+      const cards = items.slice(window.start, window.end).flatMap(({ id, card }) => [
+        // Cards stacked in one view: each card's block IDs are made unique by its request or key.
+        ...(card.blocks ?? []).map((block) =>
+          block.block_id ? { ...block, block_id: `${block.block_id}_${id}` } : block,
         ),
         { type: 'divider' } as KnownBlock,
       ]);
-      return [
-        section(`*${pageRange(window, 'request')} waiting for your decision*`),
-        ...cards,
-        ...homePager('approvals', window),
-      ];
+      const what = content.breakGlass?.length
+        ? pageRange(window, 'break-glass key or request', 'break-glass keys and requests')
+        : pageRange(window, 'request');
+      return [section(`*${what} waiting for your decision*`), ...cards, ...homePager('approvals', window)];
     }
     case 'settings': {
       const { organization: org, owners } = content.overview;

@@ -116,8 +116,13 @@ export function renderCreateProjectModal(channelId?: string): View {
   );
 }
 
-const projectOption = (p: ProjectSummary): PlainTextOption => ({
-  text: text(clip(`${p.name}${p.isDefault ? ' (default)' : ''}`, LIMITS.optionText)),
+const projectOption = (p: ProjectSummary, breakGlassOnly = false): PlainTextOption => ({
+  text: text(
+    clip(
+      `${p.name}${p.isDefault ? ' (default)' : ''}${breakGlassOnly ? ' (break-glass only)' : ''}`,
+      LIMITS.optionText,
+    ),
+  ),
   value: p.id,
 });
 
@@ -131,8 +136,11 @@ export function renderAddKeyModal(
   channelId?: string,
   /** The organization has an on-call group: offer the break-glass choice. */
   breakGlass = false,
+  /** Projects an on-call member may reach only by break-glass (they have no role there). */
+  breakGlassOnly: ReadonlySet<string> = new Set(),
 ): View {
-  const initial = selected ? { initial_option: projectOption(selected) } : {};
+  const option = (p: ProjectSummary) => projectOption(p, breakGlassOnly.has(p.id));
+  const initial = selected ? { initial_option: option(selected) } : {};
   const picker: KnownBlock = {
     type: 'input',
     block_id: FIELD.project,
@@ -142,7 +150,7 @@ export function renderAddKeyModal(
         ? {
             type: 'static_select',
             action_id: FIELD.project,
-            options: projects.map(projectOption),
+            options: projects.map(option),
             ...initial,
           }
         : { type: 'external_select', action_id: FIELD.project, min_query_length: 0, ...initial },
@@ -170,14 +178,20 @@ export function renderAddKeyModal(
         hint: 'Hours (8h), days (3d) or a date (2026-12-31). Empty: never, unless the project limits key lifetime for non-admins (then its maximum).',
       }),
       textInput(FIELD.reason, 'Reason', { optional: true, multiline: true, maxLength: 300 }),
-      ...(breakGlass ? [keyKindInput()] : []),
+      ...(breakGlass || breakGlassOnly.size > 0
+        ? [keyKindInput(projects.every((p) => breakGlassOnly.has(p.id)))]
+        : []),
     ],
   );
 }
 
-/** The add-key form's choice between an ordinary key and a break-glass key. */
-function keyKindInput(): KnownBlock {
+/**
+ * The add-key form's choice between an ordinary key and a break-glass key; only the latter for one who
+ * may reach the form's projects only by break-glass.
+ */
+function keyKindInput(onlyBreakGlass = false): KnownBlock {
   const ordinary: PlainTextOption = { text: text('Add, or ask an admin'), value: 'ordinary' };
+  const breakGlass: PlainTextOption = { text: text('Break-glass (on call, now)'), value: 'breakglass' };
   return {
     type: 'input',
     block_id: FIELD.keyKind,
@@ -189,8 +203,8 @@ function keyKindInput(): KnownBlock {
     element: {
       type: 'radio_buttons',
       action_id: FIELD.keyKind,
-      options: [ordinary, { text: text('Break-glass (on call, now)'), value: 'breakglass' }],
-      initial_option: ordinary,
+      options: onlyBreakGlass ? [breakGlass] : [ordinary, breakGlass],
+      initial_option: onlyBreakGlass ? breakGlass : ordinary,
     },
   };
 }
