@@ -455,7 +455,7 @@ function redisBackend(
     redisConnectOptions(target),
     { throwOnConnectError: true, throwOnErrors: true },
   );
-  const keyv = new Keyv({ store: redis, namespace, throwOnErrors: true });
+  const keyv = new Keyv({ store: redis, namespace, throwOnErrors: true, serialize, deserialize });
   keyv.on('error', () => undefined); // surfaced by throwOnErrors instead
   type Client = RedisLockClient & { ping(): Promise<string> };
   // One connection attempt at a time: concurrent first calls would otherwise each try to connect and
