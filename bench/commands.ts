@@ -2,8 +2,8 @@
  * How long commands take through the real app as an organization grows, next to a bare Bolt app:
  * `npm run bench`.
  *
- * Sends signed `/sshkey list` and `/sshkey add` commands for a 10-key project and times each until its
- * reply reaches the (local, recording) Slack stand-in, in an empty organization and in one of 100
+ * Sends signed `/sshkey list` and `/sshkey add` commands for a 10-key project (each added key is
+ * removed again, untimed, so the project keeps its size) and times each until its reply reaches the (local, recording) Slack stand-in, in an empty organization and in one of 100
  * projects and 10,000 keys, on the embedded store and on Redis. A bare Bolt app (the same HTTPReceiver,
  * the same signing secret, no store) answers the same commands with the reply Keyhouse gave, acked and
  * sent to the response URL the same way; the two take turns. Prints p50 and p99 and the ratios against
@@ -62,7 +62,7 @@ interface Timing {
 }
 
 /** Runs `text()` as a command on Keyhouse and on the bare app, in turns; the bare app replays Keyhouse's reply. */
-async function time(harness: Harness, text: () => string): Promise<Timing> {
+async function time(harness: Harness, text: () => string, undo?: () => Promise<unknown>): Promise<Timing> {
   let last: Record<string, unknown> = {};
   const bare = await bareBolt(harness.slack, () => last);
   const users = {
@@ -76,7 +76,10 @@ async function time(harness: Harness, text: () => string): Promise<Timing> {
         const start = performance.now();
         const reply = await users[who].command('/sshkey', text());
         samples[who].push(performance.now() - start);
-        if (who === 'keyhouse') last = reply.body;
+        if (who === 'keyhouse') {
+          last = reply.body;
+          await undo?.(); // untimed: the project stays at its size
+        }
       }
     };
     await run('keyhouse', 10); // warm both, and have a reply to replay
@@ -119,7 +122,12 @@ async function main(): Promise<void> {
         await seed(harness, projects, keysEach);
         rows.push(row(backend, label, 'list', await time(harness, () => 'list small')));
         let n = 0;
-        const add = await time(harness, () => `add small ${quickEd25519Line(`bench-${(n += 1)}`)}`);
+        const { domain } = harness.apps[0]!.keyhouse;
+        const add = await time(
+          harness,
+          () => `add small ${quickEd25519Line(`bench-${(n += 1)}`)}`,
+          () => domain.keys.change(owner, 'small', `bench-${n}`, 'remove'),
+        );
         rows.push(row(backend, label, 'add', add));
       } finally {
         await harness.stop();

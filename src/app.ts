@@ -198,6 +198,8 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
     ));
   const authorize = async () => ({ botToken: config.slackBotToken, ...(await whoAmI()) });
 
+  // No conversation store (convoStore: false): Keyhouse keeps no per-conversation state in Bolt, and the
+  // store's middleware would run on every request.
   let app: App;
   let slackListener: HttpRoutesOptions['slack'];
   if (config.slackAppToken) {
@@ -208,10 +210,10 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
       logLevel,
       installerOptions: { clientOptions },
     });
-    app = new App({ authorize, receiver, clientOptions, logger, logLevel });
+    app = new App({ authorize, receiver, clientOptions, logger, logLevel, convoStore: false });
   } else {
     const receiver = new HTTPReceiver({ signingSecret: config.slackSigningSecret ?? '', logger });
-    app = new App({ authorize, receiver, clientOptions, logger, logLevel });
+    app = new App({ authorize, receiver, clientOptions, logger, logLevel, convoStore: false });
     slackListener = receiver.requestListener;
   }
   app.client = botClient;
