@@ -73,7 +73,10 @@ export function servedLines(keys: SshKey[]): string[] {
 
 /** sshd's timespec in UTC, to the second: `YYYYMMDDHHMMSSZ`. */
 export const sshdTime = (iso: string): string =>
-  new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:T]/g, '');
+  new Date(iso)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:T]/g, '');
 
 /** The set served at `at`: its lines, their expiries (sorted) and its version. */
 export function servedSet(
