@@ -276,7 +276,7 @@ export class BreakGlassService {
   async review(actor: Actor, keyId: string, decision: ReviewDecision): Promise<BreakGlassReviewed> {
     const reviewed = await this.workspaces.mutate(
       actor.teamId,
-      async (tx): Promise<BreakGlassReviewed & { key: SshKey }> => {
+      async (tx): Promise<BreakGlassReviewed & { key?: SshKey }> => {
         const record = await this.load(tx, keyId);
         if (record.review || record.unreviewedAt) throw new DomainError('conflict', reviewedMessage(record));
         if (record.owner === actor.userId) {
@@ -295,16 +295,18 @@ export class BreakGlassService {
           );
         }
         const key = project.keys.find((k) => k.id === record.id);
-        if (!key) {
+        // Removed by its owner: still reviewed (a Revoke still bars them), until its original expiry.
+        if (!key && !record.ownerRemovedAt) {
           throw new DomainError(
             'conflict',
             `This break-glass key was already removed from project *${project.name}*, so there is nothing to keep or revoke. \`/org audit ${quote(project.name)}\` shows who removed it.`,
           );
         }
-        if (Date.parse(key.expiresAt ?? record.expiresAt) <= Date.parse(tx.at)) {
+        const expiresAt = key?.expiresAt ?? record.expiresAt;
+        if (Date.parse(expiresAt) <= Date.parse(tx.at)) {
           throw new DomainError(
             'conflict',
-            `This break-glass key expired on ${at(key.expiresAt ?? record.expiresAt)} before anyone reviewed it; it is no longer served, and Keyhouse records it as unreviewed.`,
+            `This break-glass key expired on ${at(expiresAt)} before anyone reviewed it; it is no longer served, and Keyhouse records it as unreviewed.`,
           );
         }
         const outcome = decision === 'keep' ? 'kept' : 'revoked';
@@ -312,12 +314,19 @@ export class BreakGlassService {
         let removed = false;
         let closedWithKey: ClosedWithKey = { closed: [] };
         if (decision === 'revoke') {
+          // Its owner may not add another by break-glass for a while, even if they removed it already.
+          remember(
+            project,
+            { userId: record.owner, by: actor.userId, at: tx.at, keyName: record.keyName },
+            tx.at,
+          );
+        }
+        if (decision === 'revoke' && key) {
           project.keys = project.keys.filter((k) => k.id !== key.id);
           const index = await tx.userKeys(key.addedBy);
           index.keys = index.keys.filter((ref) => ref.keyId !== key.id);
           removed = true;
-          // Its owner may not add another by break-glass for a while; their requests for more time close.
-          remember(project, { userId: key.addedBy, by: actor.userId, at: tx.at, keyName: key.name }, tx.at);
+          // Its requests for more time close with it.
           closedWithKey = await closeWithKey(
             tx,
             this.workspaces,
@@ -327,7 +336,7 @@ export class BreakGlassService {
             actor.userId,
             true,
           );
-        } else {
+        } else if (key && decision === 'keep') {
           key.breakGlass = {
             ...(key.breakGlass ?? { reason: record.reason }),
             reviewedBy: actor.userId,
@@ -352,12 +361,14 @@ export class BreakGlassService {
       forgetBreakGlass(this.workspaces, [keyId]),
     );
     const { key, ...result } = reviewed;
-    afterKeyRemoved(this.workspaces, this.approvals, {
-      teamId: actor.teamId,
-      key,
-      by: actor.userId,
-      closed: result.closed,
-    });
+    if (key) {
+      afterKeyRemoved(this.workspaces, this.approvals, {
+        teamId: actor.teamId,
+        key,
+        by: actor.userId,
+        closed: result.closed,
+      });
+    }
     return result;
   }
 

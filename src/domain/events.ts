@@ -22,6 +22,8 @@ export interface KeyRemoved {
   closed: KeyRequest[];
   /** A break-glass key's review, closed as removed: its cards no longer offer Keep and Revoke. */
   breakGlass?: BreakGlassRecord;
+  /** A break-glass key its owner removed: its review stays open, its cards say it is gone. */
+  stillToReview?: BreakGlassRecord;
 }
 
 export class DomainEvents {

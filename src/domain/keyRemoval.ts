@@ -28,6 +28,11 @@ export interface BreakGlassRecord {
   review?: { by: string; at: string; decision: 'kept' | 'revoked' | 'removed' };
   /** Set when the key's time ran out before anyone reviewed it. */
   unreviewedAt?: string;
+  /**
+   * Set when its owner removed it before any review: the review stays open (Keep or Revoke still
+   * count, a Revoke still bars them), so removing one's own key never skips it.
+   */
+  ownerRemovedAt?: string;
 }
 
 /** Break-glass keys awaiting review across the deployment, so the sweep reads one document. */
@@ -63,11 +68,14 @@ export interface ClosedWithKey {
   closed: KeyRequest[];
   /** The break-glass key's record, closed as removed (absent for other keys, or when already reviewed). */
   breakGlass?: BreakGlassRecord;
+  /** The break-glass key's record when its owner removed it: still awaiting review. */
+  stillToReview?: BreakGlassRecord;
 }
 
 /**
  * Closes what waited on a key removed in this transaction: its pending extensions, and (unless the
- * removal is the review itself, `reviewed`) its break-glass review, marked removed by `by`. One read of
+ * removal is the review itself, `reviewed`, or by the key's owner, whose key is still reviewed) its
+ * break-glass review, marked removed by `by`. One read of
  * the extension requests when there are any, one of the record for a break-glass key.
  */
 export async function closeWithKey(
@@ -95,6 +103,11 @@ export async function closeWithKey(
     closed.push(request);
   }
   if (!record || record.review || record.unreviewedAt) return { closed };
+  if (by === record.owner) {
+    record.ownerRemovedAt = tx.at;
+    tx.put(breakGlassKeys.record(record.id), record);
+    return { closed, stillToReview: record };
+  }
   record.review = { by, at: tx.at, decision: 'removed' };
   tx.put(breakGlassKeys.record(record.id), record);
   return { closed, breakGlass: record };
@@ -128,5 +141,5 @@ export function afterKeyRemoved(
       forgetBreakGlass(workspaces, [id]),
     );
   }
-  if (event.closed.length > 0 || event.breakGlass) workspaces.events.keyRemoved(event);
+  if (event.closed.length > 0 || event.breakGlass || event.stillToReview) workspaces.events.keyRemoved(event);
 }

@@ -37,8 +37,10 @@ export interface FinishOutcome {
   project: Project;
   /** Pending extensions of the key, closed with it: their cards are to be updated. */
   closed: KeyRequest[];
-  /** A break-glass key's review, closed as removed. */
+  /** A break-glass key's review, closed as removed (by an admin; never by its owner's I'm done). */
   breakGlass?: BreakGlassRecord;
+  /** A break-glass key its owner removed: its review stays open. */
+  stillToReview?: BreakGlassRecord;
 }
 
 function parseExtensionLength(text: string): { for: string; forMs: number } {
@@ -104,8 +106,9 @@ export class RequesterService {
   }
 
   /**
-   * Removes a temporary key now, for its owner; pending requests for more time on it close with it, and
-   * a break-glass key's review closes as removed.
+   * Removes a temporary key now, for its owner; pending requests for more time on it close with it. A
+   * break-glass key's review stays open: its approvers still Keep or Revoke it (a Revoke still bars its
+   * owner), and nobody reviewing it by its expiry still marks it unreviewed.
    */
   async finish(actor: Actor, projectId: string, keyId: string): Promise<FinishOutcome> {
     const result = await this.workspaces.mutate(actor.teamId, async (tx): Promise<FinishOutcome> => {

@@ -200,17 +200,57 @@ describe('a key removed another way closes its review', () => {
     const audit = await say(OWNER_ID, '/org', 'audit web');
     expect(audit).not.toMatch(/kept the break-glass key/);
   });
+});
 
-  test("its owner's I'm done: Keep afterwards says it was removed by them, and records nothing", async () => {
+describe("its owner's I'm done removes the key but not its review", () => {
+  test('the card still offers Keep and Revoke; a Revoke on the other replica bars its owner from break-glass', async () => {
+    await start();
+    const { key } = await breakGlass('UERIN');
+    const keyId = cardValue(await harness.slack.waitFor(isCard));
+    await click('UERIN', 'key_done', `${projectId}:${keyId}`);
+    expect(await keyCount()).toBe(0);
+    expect(await served(1)).not.toContain(blob(key.publicLine));
+    const update = await harness.slack.waitFor((c) => c.method === 'chat.update');
+    expect(visibleText(update.body)).toMatch(
+      /Waiting for review\*: its owner removed it .* still needs a review/,
+    );
+    expect(JSON.stringify(update.body.blocks)).toContain('breakglass_revoke');
+    await harness.slack.waitFor(
+      (c) =>
+        !!c.body.thread_ts &&
+        /<@UERIN> removed their break-glass key .* still needs a review/.test(visibleText(c.body)),
+    );
+    await domain.workspaces.settled();
+    expect(await reviewIndex()).toContain(keyId);
+
+    // Removing it was no way round the review: a Revoke still bars its owner.
+    expect(await click('UBOB', 'breakglass_revoke', keyId, 1)).toBeUndefined();
+    const again = await say(
+      'UERIN',
+      '/sshkey',
+      `add web --breakglass --reason "x" ${keys.generate('ed25519').publicLine}`,
+    );
+    expect(again).toMatch(/<@UBOB> revoked your break-glass key \*erin@laptop\* in project \*web\*/);
+    expect(await keyCount()).toBe(0);
+    expect(await click('UCAROL', 'breakglass_keep', keyId)).toMatch(/already reviewed: <@UBOB> revoked it/);
+    expect(await say(OWNER_ID, '/org', 'audit web')).toMatch(
+      /revoked the break-glass key|breakglass_revoked/,
+    );
+  });
+
+  test('nobody reviewing it by its original expiry: the sweep marks it unreviewed and tells the owners', async () => {
     await start();
     await breakGlass('UERIN');
     const keyId = cardValue(await harness.slack.waitFor(isCard));
     await click('UERIN', 'key_done', `${projectId}:${keyId}`);
     expect(await keyCount()).toBe(0);
-    expect(await click('UBOB', 'breakglass_keep', keyId)).toMatch(/already removed by <@UERIN>/);
-    const update = await harness.slack.waitFor((c) => c.method === 'chat.update');
-    expect(visibleText(update.body)).toMatch(/Removed\* by <@UERIN>/);
-    expect(await say(OWNER_ID, '/org', 'audit web')).not.toMatch(/kept the break-glass key/);
+    await domain.workspaces.settled();
+    const later = new Date(Date.now() + 5 * 3600_000);
+    const swept = await Promise.all(harness.apps.map((app) => app.keyhouse.sweep(later)));
+    expect(swept.map((s) => s.unreviewedBreakGlass).sort()).toEqual([0, 1]);
+    await harness.slack.settle();
+    expect(ownerDms()).toHaveLength(1);
+    expect(await click('UBOB', 'breakglass_keep', keyId)).toMatch(/before anyone reviewed it/);
   });
 });
 

@@ -8,6 +8,7 @@ import { ACTION } from '../ids';
 import {
   renderBreakGlassAdded,
   renderBreakGlassCard,
+  renderOwnerRemovedNotice,
   renderRemovedNotice,
   renderReviewNotice,
   renderUnreviewedNotice,
@@ -126,8 +127,9 @@ export async function reviewOverdueBreakGlass(
 }
 
 /**
- * A key removed another way (an admin, its owner's I'm done): its break-glass cards stop offering Keep
- * and Revoke, and its pending requests for more time are closed on their cards, their requesters told.
+ * A key removed another way (an admin, its owner's I'm done): an admin's removal closes its break-glass
+ * review (the cards stop offering Keep and Revoke), its owner's leaves it open (the cards say it is
+ * gone and still to review); its pending requests for more time are closed on their cards.
  */
 async function announceKeyRemoved(client: WebClient, event: KeyRemoved): Promise<void> {
   const calls: Promise<unknown>[] = event.closed.map((request) =>
@@ -136,6 +138,14 @@ async function announceKeyRemoved(client: WebClient, event: KeyRemoved): Promise
   if (event.breakGlass) {
     const record = event.breakGlass;
     const notice = renderRemovedNotice(record);
+    calls.push(updateCards(client, record));
+    for (const { channel, ts } of record.cards) {
+      calls.push(client.chat.postMessage({ channel, thread_ts: ts, ...notice }));
+    }
+  }
+  if (event.stillToReview) {
+    const record = event.stillToReview;
+    const notice = renderOwnerRemovedNotice(record);
     calls.push(updateCards(client, record));
     for (const { channel, ts } of record.cards) {
       calls.push(client.chat.postMessage({ channel, thread_ts: ts, ...notice }));

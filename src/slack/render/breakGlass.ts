@@ -29,17 +29,23 @@ const keyName = (record: BreakGlassRecord): string =>
   `*${escapeText(record.keyName)}* (${code(record.fingerprint)}) in *${escapeText(record.projectName)}*`;
 
 function statusLine(record: BreakGlassRecord): string {
+  const gone = record.ownerRemovedAt
+    ? `its owner removed it ${when(record.ownerRemovedAt)}, so it is no longer served`
+    : undefined;
   if (record.review?.decision === 'kept') {
-    return `:white_check_mark: *Kept* by ${user(record.review.by)} ${when(record.review.at)}: it stays until ${when(record.expiresAt)}.`;
+    return `:white_check_mark: *Kept* by ${user(record.review.by)} ${when(record.review.at)}: ${gone ?? `it stays until ${when(record.expiresAt)}`}.`;
   }
   if (record.review?.decision === 'removed') {
     return `:wastebasket: *Removed* by ${user(record.review.by)} ${when(record.review.at)} before anyone reviewed it: it is no longer served, and there is nothing left to keep or revoke.`;
   }
   if (record.review?.decision === 'revoked') {
-    return `:no_entry: *Revoked* by ${user(record.review.by)} ${when(record.review.at)}: the key was removed and is no longer served.`;
+    return `:no_entry: *Revoked* by ${user(record.review.by)} ${when(record.review.at)}: ${gone ?? 'the key was removed and is no longer served'}.`;
   }
   if (record.unreviewedAt) {
     return `:warning: *Expired unreviewed* ${when(record.expiresAt)}: nobody reviewed it in time; the organization owners were told.`;
+  }
+  if (gone) {
+    return `:rotating_light: *Waiting for review*: ${gone}, but it still needs a review. *Keep* it if its use was right, or *Revoke* it to bar ${user(record.owner)} from break-glass here for a while.`;
   }
   return ':rotating_light: *Waiting for review*: *Keep* it, or *Revoke* it to remove it at once.';
 }
@@ -74,7 +80,7 @@ export function renderBreakGlassCard(record: BreakGlassRecord): Message {
     });
     blocks.push(
       context(
-        `The key was added at once and is served now. Any admin of *${escapeText(record.projectName)}* or organization owner other than ${user(record.owner)} reviews it, once.`,
+        `${record.ownerRemovedAt ? 'The key was added at once and served until its owner removed it.' : 'The key was added at once and is served now.'} Any admin of *${escapeText(record.projectName)}* or organization owner other than ${user(record.owner)} reviews it, once.`,
       ),
     );
   }
@@ -140,7 +146,7 @@ export function renderReviewNotice(record: BreakGlassRecord): Message {
   const by = user(record.review?.by ?? '');
   const text =
     record.review?.decision === 'revoked'
-      ? `:no_entry: ${by} revoked the break-glass key ${keyName(record)}: it was removed and is no longer served.`
+      ? `:no_entry: ${by} revoked the break-glass key ${keyName(record)}: ${record.ownerRemovedAt ? 'its owner had removed it already, and' : 'it was removed and is no longer served;'} no break-glass key for ${user(record.owner)} in this project for a while.`
       : `:white_check_mark: ${by} reviewed the break-glass key ${keyName(record)} and kept it, until ${when(record.expiresAt)}.`;
   return { text, blocks: [section(text)] };
 }
@@ -150,6 +156,12 @@ export function renderRemovedNotice(record: BreakGlassRecord): Message {
   const by = record.review?.by ?? '';
   const who = by === record.owner ? `its owner ${user(by)}, done with it,` : user(by);
   const text = `:wastebasket: ${who} removed the break-glass key ${keyName(record)} before anyone reviewed it: it is no longer served, and there is nothing left to keep or revoke.`;
+  return { text, blocks: [section(text)] };
+}
+
+/** Thread reply under each card once its owner removed the key: no longer served, still to review. */
+export function renderOwnerRemovedNotice(record: BreakGlassRecord): Message {
+  const text = `:wastebasket: ${user(record.owner)} removed their break-glass key ${keyName(record)}: it is no longer served. It still needs a review: *Keep* or *Revoke* it on the card before ${when(record.expiresAt)}, or it is recorded as unreviewed.`;
   return { text, blocks: [section(text)] };
 }
 
