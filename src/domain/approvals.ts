@@ -534,6 +534,8 @@ export class ApprovalService {
     if (request.extension) {
       // More time for a key already in the project: its expiry moves, nothing is added.
       const extended = applyExtension(tx, request, project);
+      request.keyOwner = extended.addedBy;
+      if (extended.expiresAt) request.keyExpiresAt = extended.expiresAt;
       this.close(tx, request, project, 'approved', approver);
       tx.record(
         {
@@ -553,8 +555,10 @@ export class ApprovalService {
     if (!existing) assertKeyRoom(project);
     this.close(tx, request, project, 'approved', approver);
     if (existing) {
-      // Added directly by an admin meanwhile: nothing more to add.
+      // Added directly by an admin meanwhile: nothing more to add, and the key is theirs.
       request.keyId = existing.id;
+      request.keyOwner = existing.addedBy;
+      if (existing.expiresAt) request.keyExpiresAt = existing.expiresAt;
     } else {
       const requester = request.requesters[0] as string;
       const taken = new Set(project.keys.map((k) => k.name.toLowerCase()));
@@ -576,6 +580,8 @@ export class ApprovalService {
       project.keys.push(key);
       (await tx.userKeys(requester)).keys.push({ projectId: project.id, keyId: key.id });
       request.keyId = key.id;
+      request.keyOwner = requester;
+      if (expiresAt) request.keyExpiresAt = expiresAt;
       added = key;
     }
     const approvers = request.approvals.map((a) => `<@${a.userId}>`).join(', ');

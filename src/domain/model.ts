@@ -215,8 +215,12 @@ export interface KeyRequest {
   decidedBy?: string;
   decidedAt?: string;
   denyReason?: string;
-  /** The key added on approval. */
+  /** The key added on approval (or extended, or the same key an admin had added meanwhile). */
   keyId?: string;
+  /** Whose that key is: the requester's, or an admin's who added the same key directly meanwhile. */
+  keyOwner?: string;
+  /** When that key expires, as applied at approval (a max-key-lifetime included); absent: never. */
+  keyExpiresAt?: string;
   /** Where its cards were posted, to update them in place. */
   cards: { channel: string; ts: string }[];
   /** Asked without an expiry under a max-key-lifetime: the key expires this long after approval. */

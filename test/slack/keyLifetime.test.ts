@@ -37,6 +37,10 @@ const requestIdOf = (card: RecordedCall) =>
   /"action_id":"request_approve","value":"([^"]+)"/.exec(JSON.stringify(card.body.blocks))![1]!;
 const stored = async () => (await domain.keys.list(owner, 'web')).keys;
 
+const isApprovedDm = (user: string) => (c: RecordedCall) =>
+  c.method === 'chat.postMessage' && c.body.channel === user && /Approved by/.test(visibleText(c.body));
+const approvedDm = (user: string) => harness.slack.waitFor(isApprovedDm(user));
+
 async function approve(card: RecordedCall): Promise<void> {
   const responseUrl = harness.slack.newResponseUrl();
   await harness
@@ -94,6 +98,27 @@ describe('with max-key-lifetime 3d', () => {
     expect(key).toMatchObject({ addedBy: 'UALICE', origin: 'request' });
     expect(Date.parse(key!.expiresAt!) - before).toBeGreaterThanOrEqual(3 * DAY - 60_000);
     expect(Date.parse(key!.expiresAt!) - Date.now()).toBeLessThanOrEqual(3 * DAY);
+    // Its requester is told when it expires, with I'm done and Extend on it.
+    const told = await approvedDm('UALICE');
+    expect(visibleText(told.body)).toMatch(/is now in the project until /);
+    expect(JSON.stringify(told.body.blocks)).toContain(`"value":"${projectId}:${key!.id}"`);
+    expect(JSON.stringify(told.body.blocks)).toContain('key_extend');
+  });
+
+  test("the same key added by an admin while the request waited: its requester gets no controls on the admin's key", async () => {
+    const line = keys.generate('ed25519').publicLine;
+    await say('UALICE', '/sshkey', `add web ${line}`);
+    const card = await harness.slack.waitFor(isCard);
+    expect(await say('UBOB', '/sshkey', `add web --expires 1d ${line}`)).toMatch(/Added/);
+    await approve(card);
+    const [key] = await stored();
+    expect(key).toMatchObject({ addedBy: 'UBOB' });
+    const told = await approvedDm('UALICE');
+    expect(visibleText(told.body)).toMatch(
+      /added directly by <@UBOB> meanwhile, so it is theirs and expires /,
+    );
+    expect(JSON.stringify(told.body.blocks)).not.toContain('key_done');
+    expect(JSON.stringify(told.body.blocks)).not.toContain('key_extend');
   });
 
   test('a request within the limit keeps its expiry; one made before a tighter limit is cut to it', async () => {
@@ -114,6 +139,14 @@ describe('with max-key-lifetime 3d', () => {
     await harness.slack.waitFor(() => harness.slack.of('chat.update').length > from);
     const cut = (await stored()).find((k) => k.id !== kept!.id)!;
     expect(Date.parse(cut.expiresAt!) - Date.now()).toBeLessThanOrEqual(8 * HOUR);
+    // The requester is told the expiry applied, not the one asked for.
+    const stamp = `<!date^${Math.floor(Date.parse(cut.expiresAt!) / 1000)}^`;
+    await harness.slack.waitFor(
+      (c) =>
+        isApprovedDm('UALICE')(c) &&
+        JSON.stringify(c.body).includes(stamp) &&
+        JSON.stringify(c.body).includes(cut.id),
+    );
   });
 
   test('admins are not limited', async () => {

@@ -83,9 +83,10 @@ export async function announceDecision(client: WebClient, result: DecisionResult
   }
   // A requester who cancelled sees their own message updated instead.
   if (closed && request.closeReason !== 'cancelled') {
-    const outcome = renderRequesterOutcome(request);
     for (const requester of request.requesters)
-      calls.push(client.chat.postMessage({ channel: requester, ...outcome }));
+      calls.push(
+        client.chat.postMessage({ channel: requester, ...renderRequesterOutcome(request, requester) }),
+      );
   }
   // Each is best effort: a deleted card or a closed DM must not hide the others.
   await Promise.allSettled(calls);

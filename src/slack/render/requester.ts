@@ -107,20 +107,25 @@ export function renderCancelled({ request, outcome }: CancelOutcome): Message {
 }
 
 /**
- * The requester's direct message once a request is closed: approved (with I'm done and Extend when the
- * key is temporary), denied with the reason, expired, or closed.
+ * The direct message to `recipient`, one of its requesters, once a request is closed: approved (with
+ * I'm done and Extend when the key is temporary and theirs), denied with the reason, expired, or closed.
  */
-export function renderRequesterOutcome(request: KeyRequest): Message {
+export function renderRequesterOutcome(request: KeyRequest, recipient?: string): Message {
   const key = keyIn(request.key.name, request.key.fingerprint, request.projectName);
   const approvers = mentions(request.approvals.map((a) => a.userId));
-  const expiresAt = request.key.expiresAt;
+  // As applied at approval; requests approved before it was recorded carry it in the key asked for.
+  const expiresAt = request.keyId && !request.keyOwner ? request.key.expiresAt : request.keyExpiresAt;
+  const owner = request.keyOwner ?? request.requesters[0];
   let text: string;
   switch (request.status) {
     case 'approved':
       text = request.extension
         ? `:white_check_mark: ${approvers} gave you ${request.extension.for} more on ${key}: it now expires ${when(expiresAt ?? request.decidedAt ?? request.createdAt)}.`
-        : `:white_check_mark: Approved by ${approvers}: ${key} is now in the project` +
-          (expiresAt ? ` until ${when(expiresAt)}.` : '.');
+        : owner && !request.requesters.includes(owner)
+          ? `:white_check_mark: Approved by ${approvers}: ${key} is in the project, added directly by ${user(owner)} meanwhile, so it is theirs` +
+            (expiresAt ? ` and expires ${when(expiresAt)}.` : '.')
+          : `:white_check_mark: Approved by ${approvers}: ${key} is now in the project` +
+            (expiresAt ? ` until ${when(expiresAt)}.` : '.');
       break;
     case 'denied':
       text =
@@ -142,7 +147,9 @@ export function renderRequesterOutcome(request: KeyRequest): Message {
       text = `${request.approvals.length} of ${request.required} approvals for ${asked(request)}.`;
   }
   const blocks: KnownBlock[] = [section(text)];
-  if (request.status === 'approved' && expiresAt && request.keyId) {
+  // I'm done and Extend only to whose key it is: never on an admin's key, nor to a joined requester.
+  const theirs = owner !== undefined && (recipient ?? owner) === owner;
+  if (request.status === 'approved' && expiresAt && request.keyId && theirs) {
     blocks.push(keyControls(request.projectId, request.keyId), context(CONTROLS_NOTE));
   }
   return { text, blocks };
