@@ -221,12 +221,21 @@ export interface KeyRequest {
   keyOwner?: string;
   /** When that key expires, as applied at approval (a max-key-lifetime included); absent: never. */
   keyExpiresAt?: string;
-  /** Where its cards were posted, to update them in place. */
-  cards: { channel: string; ts: string }[];
+  /**
+   * Where its cards were posted, to update them in place; `user`: the approver whose direct message it
+   * is in (absent for a card in a channel).
+   */
+  cards: { channel: string; ts: string; user?: string }[];
   /** Asked without an expiry under a max-key-lifetime: the key expires this long after approval. */
   keyLifetime?: '8h' | '3d' | '30d';
   /** Reminders claimed so far (absent: none); each is posted once, by whoever claimed it. */
   remindersSent?: number;
+  /** When the last reminder was claimed: the next waits at least REMINDER_AFTER after it. */
+  remindedAt?: string;
+  /** A reminder nobody could be sent was given back: it is tried again from then. */
+  remindRetryAt?: string;
+  /** Reminders given back in a row, for the backoff of the next retry. */
+  reminderFailures?: number;
   /** Set when the request asks for more time on a key already in the project. */
   extension?: KeyExtension;
   /** Why a `withdrawn` request was closed; absent: no requester may still request keys. */

@@ -24,10 +24,18 @@ export const reminderAt = (createdAt: string, afterMs: number, n: number): Date 
   new Date(Date.parse(createdAt) + afterMs * (2 ** n - 1));
 
 /**
- * When the request's next reminder is due, for the pending index: never after it closes (an entry due
- * at its expiry is left to the expiry sweep).
+ * When the request's next reminder is due: on its schedule, but never sooner than REMINDER_AFTER after
+ * the last one was claimed (so a replica whose clock runs ahead, or a late sweep, cannot send several in
+ * a row), nor before a retry after a failed post; never after the request closes (an entry due at its
+ * expiry is left to the expiry sweep).
  */
 export function nextReminderAt(request: KeyRequest, afterMs: number): string {
-  const next = reminderAt(request.createdAt, afterMs, (request.remindersSent ?? 0) + 1);
-  return new Date(Math.min(next.getTime(), Date.parse(request.expiresAt))).toISOString();
+  let next = reminderAt(request.createdAt, afterMs, (request.remindersSent ?? 0) + 1).getTime();
+  if (request.remindedAt) next = Math.max(next, Date.parse(request.remindedAt) + afterMs);
+  if (request.remindRetryAt) next = Math.max(next, Date.parse(request.remindRetryAt));
+  return new Date(Math.min(next, Date.parse(request.expiresAt))).toISOString();
 }
+
+/** How long to wait before posting a reminder again after `failures` failed attempts: 1 min, doubling. */
+export const reminderRetryMs = (failures: number, afterMs: number): number =>
+  Math.min(60_000 * 2 ** Math.max(0, failures - 1), Math.max(afterMs, 60_000));

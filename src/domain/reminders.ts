@@ -1,7 +1,12 @@
 import { ownersOf } from './access';
 import { approversOf } from './approvals';
 import type { KeyRequest, PendingIndex } from './model';
-import { DEFAULT_REMINDER_AFTER_MS, ESCALATE_FROM, nextReminderAt, remindersDue } from './reminderSchedule';
+import {
+  DEFAULT_REMINDER_AFTER_MS,
+  ESCALATE_FROM,
+  nextReminderAt,
+  reminderRetryMs,
+} from './reminderSchedule';
 import { documentKeys, type Workspaces } from './workspaces';
 
 /**
@@ -9,7 +14,7 @@ import { documentKeys, type Workspaces } from './workspaces';
  * (reminder n at REMINDER_AFTER·(2^n − 1) after filing), until the request is decided or expires. From
  * the third, the organization owners are reminded too. Each reminder is claimed under the workspace
  * lock (`remindersSent` on the request) before anyone is told, so however many replicas sweep, it goes
- * out once.
+ * out once; one that reached nobody is given back (`release`) and tried again after a backoff.
  */
 
 /** A reminder claimed by this process: post it, and tell the requesters. */
@@ -21,6 +26,8 @@ export interface Reminder {
   approvers: string[];
   /** Organization owners mentioned from the third reminder on, beyond `approvers`. */
   owners: string[];
+  /** When the reminder before it was claimed, restored if this one is given back. */
+  previousRemindedAt?: string;
 }
 
 export class ReminderService {
@@ -33,8 +40,10 @@ export class ReminderService {
   /**
    * Claims every reminder due by `now` and returns them. Reads the deployment's pending index (the one
    * the expiry sweep reads) once; each due request costs one transaction (its request and project) and
-   * the index is brought up to date once for all of them. A request overdue by several steps (no
-   * replica ran meanwhile) gets one reminder, numbered as the latest due, not a burst.
+   * the index is brought up to date once for all of them. A claim is always the next reminder, never a
+   * later one, and the one after waits at least REMINDER_AFTER: a request overdue by several steps (no
+   * replica ran meanwhile, or this replica's clock runs ahead) gets one reminder, not a burst, and is
+   * escalated to the owners only after three were sent.
    */
   async remindDue(now: Date = this.workspaces.now()): Promise<Reminder[]> {
     await this.workspaces.settled();
@@ -55,12 +64,16 @@ export class ReminderService {
           if (!request || request.status !== 'pending' || Date.parse(request.expiresAt) <= now.getTime()) {
             return { next: entry.expiresAt };
           }
-          const number = remindersDue(request.createdAt, this.afterMs, now);
-          if (number <= (request.remindersSent ?? 0)) return { next: nextReminderAt(request, this.afterMs) };
+          const due = nextReminderAt(request, this.afterMs);
+          if (Date.parse(due) > now.getTime()) return { next: due };
+          const number = (request.remindersSent ?? 0) + 1;
           const project = await tx.project(request.projectId).catch(() => undefined);
           // Its project is gone: nobody to remind, and the expiry sweep drops the entry in time.
           if (!project) return { next: entry.expiresAt };
+          const previousRemindedAt = request.remindedAt;
           request.remindersSent = number;
+          request.remindedAt = now.toISOString();
+          delete request.remindRetryAt;
           tx.put(documentKeys.request(request.id), request);
           const owners = ownersOf(tx.context);
           const waitingOn = (id: string) =>
@@ -69,7 +82,13 @@ export class ReminderService {
           const escalated =
             number >= ESCALATE_FROM ? owners.filter((id) => waitingOn(id) && !approvers.includes(id)) : [];
           return {
-            reminder: { request, number, approvers, owners: escalated },
+            reminder: {
+              request,
+              number,
+              approvers,
+              owners: escalated,
+              ...(previousRemindedAt ? { previousRemindedAt } : {}),
+            },
             next: nextReminderAt(request, this.afterMs),
           };
         })
@@ -96,5 +115,46 @@ export class ReminderService {
         );
     }
     return reminders;
+  }
+
+  /**
+   * Gives back a claimed reminder that reached nobody (Slack failed, every card gone): it is due again
+   * after a backoff (1 minute, doubling, at most REMINDER_AFTER), with the same number. One transaction
+   * and one index update; nothing changes if the request moved on meanwhile.
+   */
+  async release(reminder: Reminder, now: Date = this.workspaces.now()): Promise<void> {
+    const { request: claimed, number } = reminder;
+    const retryAt = await this.workspaces.mutate(claimed.teamId, async (tx) => {
+      const request = await tx.read<KeyRequest>(documentKeys.request(claimed.id));
+      if (!request || request.status !== 'pending' || request.remindersSent !== number) return undefined;
+      request.remindersSent = number - 1;
+      if (reminder.previousRemindedAt) request.remindedAt = reminder.previousRemindedAt;
+      else delete request.remindedAt;
+      request.reminderFailures = (request.reminderFailures ?? 0) + 1;
+      request.remindRetryAt = new Date(
+        now.getTime() + reminderRetryMs(request.reminderFailures, this.afterMs),
+      ).toISOString();
+      tx.put(documentKeys.request(request.id), request);
+      return nextReminderAt(request, this.afterMs);
+    });
+    if (retryAt === undefined) return;
+    await this.workspaces.updateShared<PendingIndex>(
+      documentKeys.pendingIndex(),
+      { requests: [] },
+      (index) => {
+        for (const entry of index.requests) if (entry.id === claimed.id) entry.remindAt = retryAt;
+      },
+    );
+  }
+
+  /** A reminder reached someone: the backoff of later failures starts afresh. Free when none failed. */
+  async delivered(reminder: Reminder): Promise<void> {
+    if (!reminder.request.reminderFailures) return;
+    await this.workspaces.mutate(reminder.request.teamId, async (tx) => {
+      const request = await tx.read<KeyRequest>(documentKeys.request(reminder.request.id));
+      if (!request?.reminderFailures) return;
+      delete request.reminderFailures;
+      tx.put(documentKeys.request(request.id), request);
+    });
   }
 }

@@ -25,7 +25,7 @@ const isReminder = (c: RecordedCall) =>
 const dmsTo = (user: string) =>
   harness.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.body.channel === user);
 
-async function setUp(options: Parameters<typeof startHarness>[0]): Promise<void> {
+async function setUp(options: Parameters<typeof startHarness>[0], channel = true): Promise<void> {
   harness = await startHarness(options);
   domain = harness.apps[0]!.keyhouse.domain;
   await domain.projects.create(owner, 'web');
@@ -33,7 +33,7 @@ async function setUp(options: Parameters<typeof startHarness>[0]): Promise<void>
   await domain.projects.grant(owner, 'web', 'UBOB', 'admin');
   // A second owner, with no role on the project: reminded from the third reminder on.
   await domain.organizations.addOwner(owner, 'UOWNER2');
-  await say(OWNER_ID, '/project', 'channel web <#C0APPROVE|approvals>');
+  if (channel) await say(OWNER_ID, '/project', 'channel web <#C0APPROVE|approvals>');
 }
 
 const say = async (user: string, command: string, text: string, app = 0) =>
@@ -171,16 +171,21 @@ describe('driven by sweep(now)', () => {
     expect(harness.slack.calls.filter(isReminder)).toHaveLength(2);
   });
 
-  test('a sweep that comes late sends one reminder, the latest due, not a burst', async () => {
+  test('a sweep that comes late sends the next reminder only, and the one after waits REMINDER_AFTER: escalation needs three', async () => {
     const { createdAt } = await request();
     const R = 30 * 60_000;
-    const late = await harness.apps[0]!.keyhouse.sweep(new Date(createdAt + 8 * R));
-    expect(late.reminders.map((r) => [r.number, r.owners])).toEqual([[3, ['UOWNER2']]]);
+    const sweep = async (ms: number) =>
+      (await harness.apps[0]!.keyhouse.sweep(new Date(createdAt + ms))).reminders.map((r) => [
+        r.number,
+        r.owners,
+      ]);
+    expect(await sweep(8 * R)).toEqual([[1, []]]);
     expect(harness.slack.calls.filter(isReminder)).toHaveLength(1);
-    expect((await harness.apps[0]!.keyhouse.sweep(new Date(createdAt + 14 * R))).reminders).toHaveLength(0);
-    expect(
-      (await harness.apps[0]!.keyhouse.sweep(new Date(createdAt + 15 * R))).reminders.map((r) => r.number),
-    ).toEqual([4]);
+    expect(await sweep(8 * R + 60_000)).toEqual([]);
+    expect(await sweep(9 * R)).toEqual([[2, []]]);
+    expect(await sweep(10 * R)).toEqual([[3, ['UOWNER2']]]);
+    expect(await sweep(14 * R)).toEqual([]);
+    expect(await sweep(15 * R)).toEqual([[4, ['UOWNER2']]]);
   });
 
   test('an expired request gets no reminder; its requester is told it expired', async () => {
@@ -191,5 +196,120 @@ describe('driven by sweep(now)', () => {
     expect(expiredRequests.map((r) => r.id)).toEqual([requestId]);
     expect(reminders).toHaveLength(0);
     expect(visibleText(dmsTo('UALICE').at(-1)!.body)).toMatch(/expired without a decision/);
+  });
+});
+
+describe('two replicas on one Redis, driven by sweep(now)', () => {
+  const R = 30 * 60_000;
+  afterEach(() => harness.stop());
+
+  test('a replica whose clock runs far ahead sends the first reminder, not the third: no escalation at once', async () => {
+    await setUp({ replicas: 2 });
+    const { requestId, createdAt } = await request();
+    const ahead = await harness.apps[1]!.keyhouse.sweep(new Date(createdAt + 7 * R + 5));
+    expect(ahead.reminders.map((r) => [r.number, r.owners])).toEqual([[1, []]]);
+    // The replica on time sees it sent, and the next waits REMINDER_AFTER after the claim.
+    expect((await harness.apps[0]!.keyhouse.sweep(new Date(createdAt + 3 * R))).reminders).toHaveLength(0);
+    await harness.slack.settle();
+    expect(
+      harness.slack.calls.filter((c) => isReminder(c) && /UOWNER2/.test(visibleText(c.body))),
+    ).toHaveLength(0);
+    expect((await domain.approvals.get(owner, requestId)).remindersSent).toBe(1);
+  });
+
+  test('Slack failing during the sweep: the reminder is given back and sent by a later sweep, with a backoff; the requester hears once', async () => {
+    await setUp({ replicas: 2 });
+    const { requestId, createdAt } = await request();
+    harness.slack.failures.set('chat.postMessage', 'internal_error');
+    const failed = await harness.apps[1]!.keyhouse.sweep(new Date(createdAt + R));
+    expect(failed.reminders.map((r) => r.number)).toEqual([1]);
+    harness.slack.failures.delete('chat.postMessage');
+    expect((await domain.approvals.get(owner, requestId)).remindersSent).toBe(0);
+    const from = harness.slack.calls.length;
+    // Tried again after a minute, not at once.
+    expect((await harness.apps[0]!.keyhouse.sweep(new Date(createdAt + R + 30_000))).reminders).toHaveLength(
+      0,
+    );
+    const retried = await harness.apps[0]!.keyhouse.sweep(new Date(createdAt + R + 61_000));
+    expect(retried.reminders.map((r) => r.number)).toEqual([1]);
+    await harness.slack.settle();
+    const after = harness.slack.calls.slice(from);
+    expect(after.filter(isReminder).map((c) => c.body.channel)).toEqual(['C0APPROVE']);
+    const told = after.filter(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        c.body.channel === 'UALICE' &&
+        /Keyhouse reminded/.test(visibleText(c.body)),
+    );
+    expect(told).toHaveLength(1);
+    // Never told of the attempt that reached nobody.
+    expect(dmsTo('UALICE').filter((c) => /Keyhouse reminded/.test(visibleText(c.body)))).toHaveLength(1);
+    expect((await domain.approvals.get(owner, requestId)).remindersSent).toBe(1);
+    // The next follows its schedule.
+    expect(
+      (await harness.apps[1]!.keyhouse.sweep(new Date(createdAt + 3 * R))).reminders.map((r) => r.number),
+    ).toEqual([2]);
+  });
+
+  test('cards by direct message: each person reminded in their own card thread, or a new card; never who may no longer decide; the requester told who was reached', async () => {
+    // No approvals channel: the cards go to the approvers by direct message.
+    await setUp({ replicas: 2 }, false);
+    const { requestId, createdAt } = await request();
+    const cardsTo = harness.slack.calls.filter(isCard).map((c) => c.body.channel);
+    expect(cardsTo.sort()).toEqual([OWNER_ID, 'UBOB'].sort());
+    // bob is no longer an admin; carol is one now.
+    await domain.projects.grant(owner, 'web', 'UBOB', 'member');
+    await domain.projects.grant(owner, 'web', 'UCAROL', 'admin');
+
+    const sent = (await harness.apps[1]!.keyhouse.sweep(new Date(createdAt + R))).reminders;
+    expect(sent.map((r) => [r.number, r.approvers])).toEqual([[1, [OWNER_ID, 'UCAROL']]]);
+    await harness.slack.settle();
+    const isReminderTo = (user: string) => (c: RecordedCall) =>
+      c.method === 'chat.postMessage' &&
+      c.body.channel === user &&
+      /:bell: Reminder \d/.test(visibleText(c.body));
+    const ownerCard = (await domain.approvals.get(owner, requestId)).cards.find((c) => c.user === OWNER_ID)!;
+    expect(harness.slack.calls.filter(isReminderTo(OWNER_ID)).map((c) => c.body.thread_ts)).toEqual([
+      ownerCard.ts,
+    ]);
+    expect(harness.slack.calls.filter(isReminderTo('UBOB'))).toHaveLength(0);
+    // carol had no card: hers holds the reminder and the card, and is noted for the decision.
+    const carols = harness.slack.calls.filter(isReminderTo('UCAROL'));
+    expect(carols).toHaveLength(1);
+    expect(carols[0]!.body.thread_ts).toBeUndefined();
+    expect(JSON.stringify(carols[0]!.body.blocks)).toContain('request_approve');
+    const told = dmsTo('UALICE').filter((c) => /Keyhouse reminded/.test(visibleText(c.body)));
+    expect(visibleText(told.at(-1)!.body)).toMatch(
+      /reminded <@UOWNER1>, <@UCAROL> of your request .*reminder 1\)/,
+    );
+
+    // The third is escalated to the other owner, who gets a card of their own; carol's go in her card's thread.
+    await harness.apps[0]!.keyhouse.sweep(new Date(createdAt + 3 * R));
+    await harness.apps[1]!.keyhouse.sweep(new Date(createdAt + 7 * R));
+    await harness.slack.settle();
+    const carolCard = (await domain.approvals.get(owner, requestId)).cards.find((c) => c.user === 'UCAROL')!;
+    expect(
+      harness.slack.calls
+        .filter(isReminderTo('UCAROL'))
+        .slice(1)
+        .map((c) => c.body.thread_ts),
+    ).toEqual([carolCard.ts, carolCard.ts]);
+    const escalated = harness.slack.calls.filter(isReminderTo('UOWNER2'));
+    expect(escalated).toHaveLength(1);
+    expect(visibleText(escalated[0]!.body)).toMatch(/Reminder 3/);
+    expect(JSON.stringify(escalated[0]!.body.blocks)).toContain('request_approve');
+    expect(visibleText(dmsTo('UALICE').at(-1)!.body)).toMatch(
+      /reminded <@UOWNER1>, <@UCAROL>, <@UOWNER2> of your request .*reminder 3, escalated to the organization owners/,
+    );
+
+    // carol approves from her new card: it is updated like the others.
+    await harness.client('UCAROL', 0).click('request_approve', requestId, {
+      responseUrl: harness.slack.newResponseUrl(),
+      channelId: carolCard.channel,
+    });
+    await harness.slack.waitFor(
+      (c) => c.method === 'chat.update' && c.body.channel === carolCard.channel && c.body.ts === carolCard.ts,
+    );
+    expect((await domain.approvals.get(owner, requestId)).status).toBe('approved');
   });
 });

@@ -51,7 +51,9 @@ export async function deliverRequest(
     for (const approver of recipients) {
       try {
         const posted = await client.chat.postMessage({ channel: approver, ...card });
-        if (posted.ts && posted.channel) cards.push({ channel: posted.channel, ts: posted.ts });
+        // Whose direct message it is: their reminders go in its thread.
+        if (posted.ts && posted.channel)
+          cards.push({ channel: posted.channel, ts: posted.ts, user: approver });
       } catch {
         // One approver unreachable must not stop the others.
       }

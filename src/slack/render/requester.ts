@@ -87,13 +87,20 @@ export function renderReminder({ request, number, approvers, owners }: Reminder)
   return { text, blocks: [section(text)] };
 }
 
-/** The requester's direct message when a reminder goes out. */
-export function renderReminderSent({ request, number, approvers, owners }: Reminder): Message {
-  const reminded = [...approvers, ...owners];
-  const whom = reminded.length ? mentions(reminded) : 'the approvers';
-  const text =
-    `:bell: Keyhouse reminded ${whom} of your request for ${asked(request)} (reminder ${number}` +
-    `${owners.length ? ', escalated to the organization owners' : ''}). It is still waiting and closes ${when(request.expiresAt)}.`;
+/**
+ * The requester's direct message once a reminder went out: who it actually reached (`reached`), or,
+ * posted under a card in `channel` with nobody to mention, that nobody can decide it yet.
+ */
+export function renderReminderSent(
+  { request, number, owners }: Reminder,
+  reached: string[],
+  channel?: string,
+): Message {
+  const escalated = owners.some((id) => reached.includes(id)) ? ', escalated to the organization owners' : '';
+  const lead = reached.length
+    ? `:bell: Keyhouse reminded ${mentions(reached)} of your request for ${asked(request)} (reminder ${number}${escalated}).`
+    : `:bell: Keyhouse posted reminder ${number} of your request for ${asked(request)} under its card in <#${channel ?? ''}>, but nobody can decide it yet: ask an organization owner to make someone an admin of the project.`;
+  const text = `${lead} It is still waiting and closes ${when(request.expiresAt)}.`;
   return { text, blocks: [section(text), cancelControl(request)] };
 }
 
