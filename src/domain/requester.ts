@@ -49,7 +49,7 @@ function parseExtensionLength(text: string): { for: string; forMs: number } {
   if (ms === undefined || ms < MIN_EXTENSION_MS || ms > MAX_EXTENSION_MS) {
     throw invalid(
       wanted
-        ? `\`${text.slice(0, 20)}\` is not a length of time Keyhouse can add: choose ${EXTENSION_CHOICES.join(', ')}, or give minutes, hours or days (\`30m\` to \`30d\`).`
+        ? `\`${text.slice(0, 20)}\` is not a length of time Keyhouse can add: choose ${EXTENSION_CHOICES.join(', ')}, or give minutes, hours or days (\`${MIN_EXTENSION_MS / 60_000}m\` to \`${MAX_EXTENSION_MS / 86_400_000}d\`).`
         : `Choose how much more time you need: ${EXTENSION_CHOICES.join(', ')}.`,
       'extend_for',
     );
@@ -240,6 +240,20 @@ export class RequesterService {
       );
     }
     if (key.addedBy !== actor.userId) throw notYours(key, project, doing);
+    // I'm done is for temporary keys only: a permanent or disabled key is an admin's to remove.
+    const remove = `An admin of *${project.name}* can remove it with \`/sshkey remove ${quoteName(project.name)} ${key.name}\`.`;
+    if (!isTemporaryKey(key)) {
+      throw new DomainError(
+        'forbidden',
+        `Key *${key.name}* has no expiry, so I'm done does not apply and nothing was removed. ${remove}`,
+      );
+    }
+    if (key.disabled) {
+      throw new DomainError(
+        'forbidden',
+        `Key *${key.name}* is disabled by an admin, so I'm done does not apply and nothing was removed. ${remove}`,
+      );
+    }
     return { project, key };
   }
 
@@ -268,8 +282,11 @@ export class RequesterService {
       const closes = (pending.expiresAt ?? pending.createdAt).slice(0, 16).replace('T', ' ');
       throw new DomainError(
         'conflict',
-        `You already asked for more time on *${key.name}*: that request waits for a decision until ${closes} UTC. ` +
-          'Cancel it from its message first to ask for a different length.',
+        pending.requester === actor.userId
+          ? `You already asked for more time on *${key.name}*: that request waits for a decision until ${closes} UTC. ` +
+              'Cancel it from its message first to ask for a different length.'
+          : `<@${pending.requester}> has a request for this same key (${key.fingerprint}) waiting for a decision until ${closes} UTC, ` +
+              'and a key has one open request at a time. Ask again once it is decided, or ask an approver of the project to decide it now.',
         'extend_for',
       );
     }

@@ -112,6 +112,23 @@ describe('Cancel request', () => {
     expect((await domain.keys.list(owner, 'web')).keys).toEqual([]);
   });
 
+  test('the cards say it is cancelled even when the answer to the click cannot be delivered', async () => {
+    await say('UALICE', '/sshkey', `add web ${keys.generate('ed25519').publicLine}`);
+    await harness.slack.waitFor(isCard);
+    const requestId = valueOf(await dmWith('UALICE', 'request_cancel'), 'request_cancel');
+    const [card] = (await domain.approvals.get(owner, requestId)).cards;
+    harness.slack.failures.set('respond', 'expired_url');
+    await harness.client('UALICE').click('request_cancel', requestId, {
+      responseUrl: harness.slack.newResponseUrl(),
+      channelId: 'DUALICE',
+    });
+    const update = await harness.slack.waitFor((c) => c.method === 'chat.update' && c.body.ts === card!.ts);
+    harness.slack.failures.delete('respond');
+    expect(visibleText(update.body)).toMatch(/Cancelled/i);
+    expect(JSON.stringify(update.body.blocks)).not.toContain('request_approve');
+    expect((await domain.approvals.get(owner, requestId)).status).toBe('withdrawn');
+  });
+
   test('anyone else is refused and nothing changes', async () => {
     await say('UALICE', '/sshkey', `add web ${keys.generate('ed25519').publicLine}`);
     const requestId = valueOf(await dmWith('UALICE', 'request_cancel'), 'request_cancel');
@@ -155,6 +172,45 @@ describe("I'm done", () => {
     expect(visibleText(again!.body)).toMatch(
       /That key is already gone from project \*web\*: nothing was removed/,
     );
+  });
+
+  test('a permanent key and a disabled one are refused, pointing to an admin; nothing is removed', async () => {
+    await say(
+      'UALICE',
+      '/sshkey',
+      `add web ${keys.generate('ed25519', { comment: 'alice@desk' }).publicLine}`,
+    );
+    await harness
+      .client('UBOB')
+      .click('request_approve', valueOf(await harness.slack.waitFor(isCard), 'request_approve'), {
+        responseUrl: harness.slack.newResponseUrl(),
+        channelId: 'C0APPROVE',
+      });
+    await dmWith('UALICE', 'request_cancel');
+    await harness.slack.waitFor((c) => c.method === 'chat.update');
+    const permanent = (await domain.keys.list(owner, 'web')).keys.find((k) => k.name === 'alice@desk')!;
+    expect(permanent.expiresAt).toBeUndefined();
+    // A forged click: the button is never offered on a permanent key.
+    const forged = await click('UALICE', 'key_done', `${projectId}:${permanent.id}`);
+    expect(visibleText(forged!.body)).toMatch(
+      /Key \*alice@desk\* has no expiry, so I'm done does not apply and nothing was removed\. An admin of \*web\* can remove it with `\/sshkey remove web alice@desk`/,
+    );
+
+    await say(
+      'UBOB',
+      '/sshkey',
+      `add web --expires 8h ${keys.generate('ed25519', { comment: 'bob@tmp' }).publicLine}`,
+    );
+    const added = await dmWith('UBOB', 'key_done');
+    await say('UBOB', '/sshkey', 'disable web bob@tmp');
+    const disabled = await click('UBOB', 'key_done', valueOf(added, 'key_done'));
+    expect(visibleText(disabled!.body)).toMatch(
+      /Key \*bob@tmp\* is disabled by an admin, so I'm done does not apply/,
+    );
+    expect((await domain.keys.list(owner, 'web')).keys.map((k) => k.name).sort()).toEqual([
+      'alice@desk',
+      'bob@tmp',
+    ]);
   });
 
   test('a key approved with an expiry: the approval message carries the controls; the expiry notices too', async () => {
@@ -230,6 +286,12 @@ describe('Extend', () => {
     expect(again).toMatchObject({
       errors: { extend_for: expect.stringMatching(/already asked for more time/) },
     });
+    // A length out of bounds is refused with the bounds that apply.
+    expect(await harness.client('UALICE').submitForm(view, { extend_for: { selected: '2m' } })).toMatchObject(
+      {
+        errors: { extend_for: expect.stringMatching(/give minutes, hours or days \(.5m. to .30d.\)/) },
+      },
+    );
 
     const requestId = valueOf(card, 'request_approve');
     await harness.client('UBOB').click('request_approve', requestId, {
@@ -248,6 +310,20 @@ describe('Extend', () => {
     expect(Date.parse(after.expiresAt!) - Date.parse(stored.expiresAt!)).toBe(8 * 3600_000);
     expect(await served()).toContain(blob(key.publicLine));
     expect(await say(OWNER_ID, '/org', 'audit')).toMatch(/asked for more time on the key alice@laptop/);
+  });
+
+  test("another's pending request for the same key is named as such, not as one's own request for more time", async () => {
+    await domain.projects.grant(owner, 'web', 'UCAROL', 'member');
+    const line = keys.generate('ed25519', { comment: 'shared' }).publicLine;
+    await say('UCAROL', '/sshkey', `add web ${line}`);
+    await harness.slack.waitFor(isCard);
+    expect(await say('UBOB', '/sshkey', `add web --expires 8h ${line}`)).toMatch(/Added key/);
+    const added = await dmWith('UBOB', 'key_extend');
+    const refused = await click('UBOB', 'key_extend', valueOf(added, 'key_extend'));
+    expect(visibleText(refused!.body)).toMatch(
+      /<@UCAROL> has a request for this same key \(SHA256:.*\) waiting for a decision until .* UTC, and a key has one open request at a time/,
+    );
+    expect(visibleText(refused!.body)).not.toMatch(/You already asked/);
   });
 
   test('only its owner may extend a key, a viewer cannot ask, and refusals change nothing', async () => {

@@ -63,12 +63,12 @@ export function registerRequester(app: App, domain: Domain): void {
       await ack();
       try {
         const result = await domain.requester.cancel(actorOf(body), action.value ?? '');
-        await replaceClicked(respond, renderCancelled(result));
-        // The cards say it is cancelled (or show who still asks); a cancelled one gets a thread reply.
+        // The cards say it is cancelled (or show who still asks), whether or not the answer below arrives.
         await announceDecision(client, {
           request: result.request,
           outcome: result.outcome === 'cancelled' ? 'withdrawn' : 'recorded',
         });
+        await replaceClicked(respond, renderCancelled(result));
       } catch (error) {
         await respondWithError(respond, error, logger);
       }
