@@ -2,7 +2,7 @@ import 'dotenv/config';
 import { constants } from 'node:os';
 import { createKeyhouse, StartupError, STOP_GRACE_MS } from './app';
 import { ConfigError, loadConfig } from './config';
-import { createLogger, type KeyhouseLogger } from './observability/logger';
+import { createLogger, type KeyhouseLogger, routeConsole } from './observability/logger';
 
 /**
  * Everything the process says is a log line (JSON by default, LOG_FORMAT=pretty for people) on
@@ -22,6 +22,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = (logger = createLogger({ level: config.logLevel, format: config.logFormat }));
+  // What libraries print with console (node-redis does, while Sentinel is away) becomes log lines too.
+  routeConsole(log);
   if (config.orgOwners.length === 0) {
     log.warn(
       'ORG_OWNERS is empty: nobody can change organization settings or create projects until it is set.',

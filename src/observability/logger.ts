@@ -145,3 +145,35 @@ export function createLogger(options: LoggerOptions): KeyhouseLogger {
   });
   return wrap(current);
 }
+
+/** How long a line written through `console` keeps its like from being written again. */
+export const CONSOLE_REPEAT_MS = 60_000;
+
+/**
+ * Sends what libraries write with `console` (node-redis's Sentinel client prints every failed
+ * reconnection, about once a second) through `logger`: one line each, at warn (error for
+ * console.error), Errors without their stack, the same message at most once a minute.
+ */
+export function routeConsole(logger: KeyhouseLogger, now: () => number = Date.now): void {
+  const lastWritten = new Map<string, number>();
+  const route =
+    (level: 'warn' | 'error') =>
+    (...parts: unknown[]): void => {
+      const message = render(parts);
+      const at = now();
+      const last = lastWritten.get(message);
+      if (last !== undefined && at - last < CONSOLE_REPEAT_MS) return;
+      // Kept small: messages not seen for a minute are forgotten once there are many.
+      if (lastWritten.size >= 1000) {
+        for (const [seen, when] of lastWritten) if (at - when >= CONSOLE_REPEAT_MS) lastWritten.delete(seen);
+        if (lastWritten.size >= 1000) lastWritten.clear();
+      }
+      lastWritten.set(message, at);
+      logger[level](message);
+    };
+  console.log = route('warn');
+  console.info = route('warn');
+  console.warn = route('warn');
+  console.debug = route('warn');
+  console.error = route('error');
+}
