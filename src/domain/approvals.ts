@@ -3,7 +3,12 @@ import type { DeliveryService } from './delivery';
 import { DomainError } from './errors';
 import { refusePrivateKey } from './keys/privateKey';
 import { expiryAtApproval, keyLifetimeLimit } from './keyPolicy';
-import { assertKeyRoom, assertReasonLength, MAX_PENDING_REQUESTS_PER_REQUESTER } from './limits';
+import {
+  assertKeyRoom,
+  assertReasonLength,
+  CANCELLED_REQUEST_COUNTS_MS,
+  MAX_PENDING_REQUESTS_PER_REQUESTER,
+} from './limits';
 import type { Actor, KeyExtension, KeyRequest, PendingIndex, Project, SshKey } from './model';
 import { DEFAULT_REMINDER_AFTER_MS, nextReminderAt } from './reminderSchedule';
 import { applyExtension, extensionTarget, mayStillRequest } from './extensions';
@@ -380,24 +385,41 @@ export class ApprovalService {
 
   /**
    * One person may have only so many requests open in a project, so a burst of requests cannot flood
-   * the approvers. Joining a pending request for the same key is free: it posts no new card.
+   * the approvers; one they cancelled still counts for CANCELLED_REQUEST_COUNTS_MS, so filing and
+   * cancelling in a loop cannot either. Joining a pending request for the same key is free: it posts no
+   * new card.
    */
   private assertRequestRoom(tx: Transaction, actor: Actor, project: Project): void {
     const now = Date.parse(tx.at);
     const open = (project.pendingRequests ?? [])
       .filter((p) => p.requester === actor.userId)
       .map((p) => p.expiresAt ?? new Date(Date.parse(p.createdAt) + this.ttlMs).toISOString())
-      .filter((expiresAt) => Date.parse(expiresAt) > now)
-      .sort();
-    if (open.length < MAX_PENDING_REQUESTS_PER_REQUESTER) return;
-    const next = (open[0] as string).slice(0, 16).replace('T', ' ');
+      .filter((expiresAt) => Date.parse(expiresAt) > now);
+    const cancelled = recentlyCancelled(project, now)
+      .filter((c) => c.requester === actor.userId)
+      .map((c) => new Date(Date.parse(c.at) + CANCELLED_REQUEST_COUNTS_MS).toISOString());
+    if (open.length + cancelled.length < MAX_PENDING_REQUESTS_PER_REQUESTER) return;
+    const at = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+    const frees = [...open, ...cancelled].sort()[0] as string;
+    const counted = cancelled.length
+      ? `${open.length} key request${open.length === 1 ? '' : 's'} waiting for a decision and ${cancelled.length} you cancelled in the last hour`
+      : `${open.length} key requests waiting for a decision`;
+    const counts = cancelled.length ? ' (a cancelled request counts for an hour)' : '';
+    const ends = cancelled.length ? 'one expires or stops counting' : 'one expires';
     throw new DomainError(
       'conflict',
-      `You already have ${open.length} key requests waiting for a decision in project *${project.name}*, ` +
-        `and ${MAX_PENDING_REQUESTS_PER_REQUESTER} is the most one person may have open in a project. ` +
-        `Once an admin approves or denies one of them, or one expires (the next on ${next} UTC), you can ask again.`,
+      `You already have ${counted} in project *${project.name}*, ` +
+        `and ${MAX_PENDING_REQUESTS_PER_REQUESTER} is the most one person may have open in a project${counts}. ` +
+        `Once an admin approves or denies one of them, or ${ends} (the next on ${at(frees)}), you can ask again.`,
       'public_key',
     );
+  }
+
+  /** Notes a request its requester cancelled, so it still counts against them for a while. */
+  noteCancelled(tx: Transaction, project: Project, requester: string): void {
+    const now = Date.parse(tx.at);
+    project.recentlyCancelled = [...recentlyCancelled(project, now), { requester, at: tx.at }];
+    tx.save(project);
   }
 
   /**
@@ -598,3 +620,7 @@ export class ApprovalService {
     return added;
   }
 }
+
+/** The project's cancelled requests that still count, newest last. */
+const recentlyCancelled = (project: Project, now: number): { requester: string; at: string }[] =>
+  (project.recentlyCancelled ?? []).filter((c) => now - Date.parse(c.at) < CANCELLED_REQUEST_COUNTS_MS);

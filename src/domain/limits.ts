@@ -9,6 +9,9 @@ import type { Project } from './model';
 /** Pending key requests one person may have open in one project. */
 export const MAX_PENDING_REQUESTS_PER_REQUESTER = 5;
 
+/** How long a request its requester cancelled still counts against MAX_PENDING_REQUESTS_PER_REQUESTER. */
+export const CANCELLED_REQUEST_COUNTS_MS = 3600_000;
+
 /** New instances one delivery token may register in a minute (check-ins of known instances are free). */
 export const MAX_REGISTRATIONS_PER_TOKEN_PER_MINUTE = 30;
 

@@ -173,6 +173,11 @@ export interface Project {
    * for the project's break-glass max from `at`, and older ones are dropped when one is added.
    */
   breakGlassRevoked?: BreakGlassRevocation[];
+  /**
+   * Requests their requester cancelled lately: each still counts against their open requests for
+   * CANCELLED_REQUEST_COUNTS_MS, so filing and cancelling cannot flood the approvers with cards.
+   */
+  recentlyCancelled?: { requester: string; at: string }[];
 }
 
 export interface BreakGlassRevocation {

@@ -94,6 +94,7 @@ export class RequesterService {
         return { request, outcome: 'left' };
       }
       this.approvals.withdraw(tx, request, project, actor.userId, 'cancelled');
+      this.approvals.noteCancelled(tx, project, actor.userId);
       tx.record({ actor: actor.userId, action: 'key.request_cancelled', target, outcome: 'denied' }, project);
       return { request, outcome: 'cancelled' };
     });

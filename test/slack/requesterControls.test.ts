@@ -129,6 +129,27 @@ describe('Cancel request', () => {
     expect((await domain.approvals.get(owner, requestId)).status).toBe('withdrawn');
   });
 
+  test('filing and cancelling in a loop: a cancelled request counts for an hour, so the approvers get at most five cards', async () => {
+    const line = keys.generate('ed25519', { comment: 'loop' }).publicLine;
+    for (let i = 0; i < 5; i += 1) {
+      const from = harness.slack.calls.length;
+      expect(await say('UALICE', '/sshkey', `add web ${line}`)).toMatch(/waiting for approval/);
+      const requestId = valueOf(await dmWith('UALICE', 'request_cancel', from), 'request_cancel');
+      expect(visibleText((await click('UALICE', 'request_cancel', requestId))!.body)).toMatch(
+        /You cancelled/,
+      );
+    }
+    const refused = await say('UALICE', '/sshkey', `add web ${line}`);
+    expect(refused).toMatch(
+      /You already have 0 key requests waiting for a decision and 5 you cancelled in the last hour in project \*web\*, and 5 is the most one person may have open in a project \(a cancelled request counts for an hour\)\. .*the next on \d{4}-\d\d-\d\d \d\d:\d\d UTC/,
+    );
+    await harness.slack.settle();
+    expect(harness.slack.calls.filter(isCard)).toHaveLength(5);
+    // Others are not held back by it.
+    await domain.projects.grant(owner, 'web', 'UCAROL', 'member');
+    expect(await say('UCAROL', '/sshkey', `add web ${line}`)).toMatch(/waiting for approval/);
+  });
+
   test('anyone else is refused and nothing changes', async () => {
     await say('UALICE', '/sshkey', `add web ${keys.generate('ed25519').publicLine}`);
     const requestId = valueOf(await dmWith('UALICE', 'request_cancel'), 'request_cancel');
