@@ -3,9 +3,8 @@ import { type ApprovalService, approversOf } from './approvals';
 import type { DeliveryService } from './delivery';
 import { DomainError, invalid } from './errors';
 import { isExpired } from './expiry';
-import { defaultKeyName, freeName, type AddKeyInput, type KeyService } from './keys';
+import { assertKeyFits, defaultKeyName, freeName, type AddKeyInput, type KeyService } from './keys';
 import { breakGlassMaxMs, breakGlassMaxOf, breakGlassOf, type BreakGlassMax } from './keyPolicy';
-import { assertKeyRoom } from './limits';
 import type {
   Actor,
   BreakGlassRevocation,
@@ -27,7 +26,6 @@ import {
   reviewedMessage,
   type ReviewDecision,
 } from './keyRemoval';
-import { nameKey } from './names';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
 
 /**
@@ -165,25 +163,7 @@ export class BreakGlassService {
         );
       }
       const { parsed } = candidate;
-      const existing = project.keys.find((k) => k.fingerprint === parsed.fingerprint);
-      if (existing) {
-        throw new DomainError(
-          'conflict',
-          `This key is already in project *${project.name}* as *${existing.name}* (${existing.fingerprint}), added by <@${existing.addedBy}>.`,
-          'public_key',
-        );
-      }
-      if (
-        candidate.name !== undefined &&
-        project.keys.some((k) => nameKey(k.name) === nameKey(candidate.name ?? ''))
-      ) {
-        throw new DomainError(
-          'conflict',
-          `Project *${project.name}* already has a key named *${candidate.name}*. Choose another name with \`--name\`.`,
-          'name',
-        );
-      }
-      assertKeyRoom(project);
+      assertKeyFits(project, candidate);
       // At most the project's break-glass maximum, whatever was asked.
       const cap = now.getTime() + breakGlassMaxMs(project);
       const asked = candidate.expiresAt?.getTime();

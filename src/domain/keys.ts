@@ -50,6 +50,32 @@ export function defaultKeyName(parsed: ParsedPublicKey): string {
 }
 
 /** `name`, or `name-2`, `name-3`… when a default name is taken. */
+/**
+ * Whether a checked key may join a project, on every path that adds one: not there already (by
+ * fingerprint), its name (when given) free, and room for one more key.
+ */
+export function assertKeyFits(project: Project, candidate: { parsed: ParsedPublicKey; name?: string }): void {
+  const existing = project.keys.find((k) => k.fingerprint === candidate.parsed.fingerprint);
+  if (existing) {
+    throw new DomainError(
+      'conflict',
+      `This key is already in project *${project.name}* as *${existing.name}* (${existing.fingerprint}), added by <@${existing.addedBy}>.`,
+      'public_key',
+    );
+  }
+  if (
+    candidate.name !== undefined &&
+    project.keys.some((k) => nameKey(k.name) === nameKey(candidate.name ?? ''))
+  ) {
+    throw new DomainError(
+      'conflict',
+      `Project *${project.name}* already has a key named *${candidate.name}*. Choose another name with \`--name\`.`,
+      'name',
+    );
+  }
+  assertKeyRoom(project);
+}
+
 export function freeName(project: Project, wanted: string): string {
   const taken = new Set(project.keys.map((k) => nameKey(k.name)));
   if (!taken.has(nameKey(wanted))) return wanted;
@@ -87,25 +113,7 @@ export class KeyService {
       // Not an admin: the key must expire within the project's key lifetime (given it on approval).
       if (!direct) assertKeyLifetime(project, candidate.expiresAt, new Date(tx.at));
       const { parsed } = candidate;
-      const existing = project.keys.find((k) => k.fingerprint === parsed.fingerprint);
-      if (existing) {
-        throw new DomainError(
-          'conflict',
-          `This key is already in project *${project.name}* as *${existing.name}* (${existing.fingerprint}), added by <@${existing.addedBy}>.`,
-          'public_key',
-        );
-      }
-      if (
-        candidate.name !== undefined &&
-        project.keys.some((k) => nameKey(k.name) === nameKey(candidate.name ?? ''))
-      ) {
-        throw new DomainError(
-          'conflict',
-          `Project *${project.name}* already has a key named *${candidate.name}*. Choose another name with \`--name\`.`,
-          'name',
-        );
-      }
-      assertKeyRoom(project);
+      assertKeyFits(project, candidate);
       const fields = {
         name: candidate.name ?? freeName(project, defaultKeyName(parsed)),
         publicKey: parsed.publicKey,
