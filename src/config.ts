@@ -5,7 +5,7 @@ import { MAX_REGISTRATIONS_PER_TOKEN_PER_MINUTE } from './domain/limits';
 /** The install scripts on the dashboard hold the URL and must each fit one Slack text whole. */
 export const MAX_PUBLIC_URL_LENGTH = 200;
 import { documentKeys } from './domain/workspaces';
-import { parseRedisNodes, type RedisNode } from './store/redisClients';
+import { isRedisUrl, parseRedisNodes, type RedisNode } from './store/redisClients';
 
 /** Settings from the environment (and `.env`). A bad or missing one stops start-up with one line naming it. */
 
@@ -87,7 +87,14 @@ const schema = z
           `must be at most ${MAX_PUBLIC_URL_LENGTH} characters (it is written into install scripts shown in Slack)`,
         ),
     ),
-    REDIS_URL: optional(z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')),
+    REDIS_URL: optional(
+      z
+        .string()
+        .refine(
+          isRedisUrl,
+          'must be a URL such as redis://host:6379 or rediss://user:password@host:6380/0 (a password holding / ? # @ or % written %2F %3F %23 %40 %25)',
+        ),
+    ),
     REDIS_CLUSTER_NODES: optional(redisNodes),
     REDIS_SENTINELS: optional(redisNodes),
     REDIS_SENTINEL_NAME: optional(

@@ -70,6 +70,77 @@ test('a bad or clashing Redis setting is refused in one line naming it', () => {
   );
 });
 
+/** Passwords that break a URL unless percent-encoded: a '/' in it, or an '@' in it. */
+const passwordsInUrls = ['redis://u:S3cretPass/x@h:7000', 'redis://u:S3cret@Pass@h'];
+
+test.each(passwordsInUrls)('%s, refused or not, is never repeated with its password', (value) => {
+  for (const name of ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS']) {
+    let message = '';
+    try {
+      loadConfig({ ...base, [name]: value, REDIS_SENTINEL_NAME: name === 'REDIS_SENTINELS' ? 'm' : '' });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      message = error.message;
+      expect(message).toMatch(new RegExp(`^${name} must `));
+    }
+    expect(message).not.toMatch(/S3cret|Pass/);
+  }
+  // Written without a URL's scheme, an entry's part before its last @ is not repeated either.
+  expect(refusal({ REDIS_CLUSTER_NODES: 'u:S3cret@Pass@h' })).toMatch(/"…@h" is not one$/);
+});
+
+test.each([
+  'redis://:Pa/ss@h:6379',
+  'redis://:p?w@h:6379',
+  'redis://:pw@h:notaport',
+  'redis://:%zz@h:6379',
+  'redis://h:6379/db',
+  'redis://',
+])('REDIS_URL %s is refused in one line naming it and saying what a valid one looks like', (value) => {
+  const message = refusal({ REDIS_URL: value });
+  expect(message).toMatch(
+    /^REDIS_URL must be a URL such as redis:\/\/host:6379 or rediss:\/\/user:password@host:6380\/0 \(a password holding \/ \? # @ or % written %2F %3F %23 %40 %25\)$/,
+  );
+  expect(loadConfig({ ...base, REDIS_URL: 'rediss://app:p%40ss%2F@redis.internal:6380/2' }).redisUrl).toBe(
+    'rediss://app:p%40ss%2F@redis.internal:6380/2',
+  );
+  for (const name of ['REDIS_CLUSTER_NODES', 'REDIS_SENTINELS']) {
+    expect(
+      refusal({ [name]: 'redis://:%zz@h:6379', REDIS_SENTINEL_NAME: name === 'REDIS_SENTINELS' ? 'm' : '' }),
+    ).toMatch(
+      new RegExp(`^${name} must list host:port pairs .*; entry 1, a URL not repeated here, is not one$`),
+    );
+  }
+});
+
+test.each([
+  ['REDIS_URL', 'redis://:%zz@h:6379'],
+  ['REDIS_URL', 'redis://u:S3cretPass/x@h:7000'],
+  ['REDIS_CLUSTER_NODES', 'redis://u:S3cret@Pass@h'],
+  ['REDIS_SENTINELS', 'redis://u:S3cretPass/x@h:7000'],
+])(
+  'the process refuses %s=%s in one line naming it, without the password',
+  async (name, value) => {
+    const slack = new FakeSlack();
+    await slack.start();
+    try {
+      const run = launch({
+        ...processSettings(slack),
+        [name]: value,
+        ...(name === 'REDIS_SENTINELS' ? { REDIS_SENTINEL_NAME: 'mymaster' } : {}),
+      });
+      expect(await run.exited).toBe(1);
+      expect(run.stderr().trim().split('\n')).toEqual([
+        expect.stringContaining(`Keyhouse cannot start: ${name} must `),
+      ]);
+      expect(run.stderr() + run.stdout()).not.toMatch(/S3cret|Pass|zz/);
+    } finally {
+      await slack.stop();
+    }
+  },
+  30_000,
+);
+
 test('the process stops at start with that one line', async () => {
   const slack = new FakeSlack();
   await slack.start();

@@ -29,10 +29,13 @@ export function parseRedisNodes(text: string): RedisNode[] | string {
     .filter(Boolean);
   if (entries.length === 0) return 'must list host:port pairs separated by commas';
   const nodes: RedisNode[] = [];
-  for (const entry of entries) {
+  for (const [index, entry] of entries.entries()) {
     const node = parseNode(entry);
     if (!node) {
-      return `must list host:port pairs separated by commas (such as 10.0.0.1:6379,10.0.0.2:6379); ${JSON.stringify(entry.replace(/\/\/[^@/]*@/, '//…@'))} is not one`;
+      // A URL-form entry may hold a password, perhaps one its parse failed on: it is not repeated.
+      return /^rediss?:\/\//i.test(entry)
+        ? `must list host:port pairs separated by commas, each of which may be a URL such as rediss://user:password@10.0.0.1:6379 (a password holding / ? # @ or % written %2F %3F %23 %40 %25); entry ${index + 1}, a URL not repeated here, is not one`
+        : `must list host:port pairs separated by commas (such as 10.0.0.1:6379,10.0.0.2:6379); ${JSON.stringify(entry.replace(/^.*@/s, '…@'))} is not one`;
     }
     nodes.push(node);
   }
@@ -41,6 +44,33 @@ export function parseRedisNodes(text: string): RedisNode[] | string {
     return 'must give every entry the same URL form when one carries a password or rediss:// (or give it once, to all)';
   }
   return nodes;
+}
+
+/** A URL's user name and password, decoded; undefined when one is not valid percent-encoding (`%zz`). */
+function urlCredentials(url: URL): { username?: string; password?: string } | undefined {
+  try {
+    return {
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `text` is a Redis URL node-redis can use: redis:// or rediss://, a host, a port if any, a
+ * database number if any, and credentials in valid percent-encoding.
+ */
+export function isRedisUrl(text: string): boolean {
+  if (!/^rediss?:\/\/\S+$/i.test(text)) return false;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  return url.hostname !== '' && /^(\/\d*)?$/.test(url.pathname) && urlCredentials(url) !== undefined;
 }
 
 function parseNode(entry: string): RedisNode | undefined {
@@ -52,11 +82,12 @@ function parseNode(entry: string): RedisNode | undefined {
       return undefined;
     }
     if (!url.hostname || !url.port || (url.pathname !== '' && url.pathname !== '/')) return undefined;
+    const credentials = urlCredentials(url);
+    if (!credentials) return undefined;
     return {
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port: Number(url.port),
-      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      ...credentials,
       ...(url.protocol === 'rediss:' ? { tls: true } : {}),
     };
   }
