@@ -341,14 +341,15 @@ export function createKeyhouse(config: Config, options: KeyhouseOptions = {}): K
       clearInterval(sweeper);
       clearTimeout(socketRetry);
       // No new connections nor Socket Mode events; what was received is finished, until the deadline.
-      await Promise.all([
+      const [closed] = await Promise.all([
         http.close(deadline),
         config.slackAppToken
           ? within(app.stop(), Math.max(0, deadline - Date.now())).catch(() => undefined)
           : undefined,
       ]);
       await allIdle([http.requests, handlers, sweeps], deadline);
-      const cut = http.requests.size + handlers.size + sweeps.size;
+      // The HTTP requests still open at the deadline were cut with their connections: counted then.
+      const cut = closed.cut + handlers.size + sweeps.size;
       await store.close();
       return { cut };
     },

@@ -126,6 +126,26 @@ test('SIGINT stops it the same way, without waiting for idle keep-alive connecti
   expect(output(keyhouse)).toMatch(/Keyhouse stopped/);
 }, 30_000);
 
+test('a request whose body is still trickling in when the grace ends is cut, and the stop line says so', async () => {
+  const keyhouse = await start();
+  const exited = exitOf(keyhouse);
+  // A byte every half second, for longer than the 10 s a stop waits.
+  const trickle = Array.from({ length: 30 }, () => [{ delayMs: 500 }, 'x']).flat();
+  const answer = raw(
+    keyhouse.port,
+    ['POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n', ...trickle],
+    { waitMs: 20_000 },
+  );
+  await sleep(300);
+  keyhouse.child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  expect((await answer).status).toBeUndefined();
+  expect(keyhouse.logs().map((line) => line.msg)).toContain(
+    'Keyhouse stopped: 1 request still running after 10 s was cut off.',
+  );
+  expect(output(keyhouse)).not.toMatch(/all work under way was finished/);
+}, 30_000);
+
 test('a second signal, a second or more after the first, ends the process at once', async () => {
   const keyhouse = await start();
   const exited = exitOf(keyhouse);
