@@ -3,6 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Domain } from '../../domain';
 import type { DecisionResult } from '../../domain/approvals';
 import type { Actor, KeyRequest } from '../../domain/model';
+import { postApprovalCards } from '../approvalCards';
 import { ACTION, CALLBACK, FIELD } from '../ids';
 import {
   renderDecisionNotice,
@@ -33,35 +34,13 @@ export async function deliverRequest(
     await tellRequesterFiled(client, actor, request, true, where);
     return renderRequestSent(request, true, where);
   }
-  const { channel, approvers } = await domain.approvals.approversFor(actor, request.projectId);
-  const card = renderRequestCard(request);
-  const cards: KeyRequest['cards'] = [];
-  let where = '';
-  if (channel) {
-    try {
-      const posted = await client.chat.postMessage({ channel, ...card });
-      if (posted.ts) cards.push({ channel: posted.channel ?? channel, ts: posted.ts });
-      where = `posted in <#${channel}>`;
-    } catch {
-      // Keyhouse is not in that channel (or it is gone): the approvers get it directly instead.
-    }
-  }
-  if (cards.length === 0) {
-    const recipients = approvers.filter((id) => !request.requesters.includes(id));
-    for (const approver of recipients) {
-      try {
-        const posted = await client.chat.postMessage({ channel: approver, ...card });
-        // Whose direct message it is: their reminders go in its thread.
-        if (posted.ts && posted.channel)
-          cards.push({ channel: posted.channel, ts: posted.ts, user: approver });
-      } catch {
-        // One approver unreachable must not stop the others.
-      }
-    }
-    where = cards.length
-      ? `sent to ${recipients.map((id) => `<@${id}>`).join(', ')} by direct message`
-      : 'but nobody else can approve it yet: ask an organization owner to make someone an admin of the project';
-  }
+  const { cards, where } = await postApprovalCards(
+    client,
+    await domain.approvals.approversFor(actor, request.projectId),
+    renderRequestCard(request),
+    (id) => request.requesters.includes(id),
+    'but nobody else can approve it yet: ask an organization owner to make someone an admin of the project',
+  );
   if (cards.length) {
     const attached = await domain.approvals.attachCards(actor, request.id, cards);
     // Decided in the moment between posting and attaching: bring the fresh cards up to date.

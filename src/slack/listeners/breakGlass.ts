@@ -4,6 +4,7 @@ import type { Domain } from '../../domain';
 import type { BreakGlassAdded, BreakGlassRecord } from '../../domain/breakGlass';
 import type { KeyRemoved } from '../../domain/events';
 import type { Actor } from '../../domain/model';
+import { postApprovalCards } from '../approvalCards';
 import { ACTION } from '../ids';
 import {
   renderBreakGlassAdded,
@@ -48,33 +49,13 @@ async function postBreakGlassCards(
   added: BreakGlassAdded,
 ): Promise<Message> {
   const { record } = added;
-  const { channel, approvers } = await domain.approvals.approversFor(actor, record.projectId);
-  const card = renderBreakGlassCard(record);
-  const cards: BreakGlassRecord['cards'] = [];
-  let where = '';
-  if (channel) {
-    try {
-      const posted = await client.chat.postMessage({ channel, ...card });
-      if (posted.ts) cards.push({ channel: posted.channel ?? channel, ts: posted.ts });
-      where = `posted in <#${channel}>`;
-    } catch {
-      // Keyhouse is not in that channel (or it is gone): the approvers get it directly instead.
-    }
-  }
-  if (cards.length === 0) {
-    const recipients = approvers.filter((id) => id !== record.owner);
-    for (const approver of recipients) {
-      try {
-        const posted = await client.chat.postMessage({ channel: approver, ...card });
-        if (posted.ts && posted.channel) cards.push({ channel: posted.channel, ts: posted.ts });
-      } catch {
-        // One approver unreachable must not stop the others.
-      }
-    }
-    where = cards.length
-      ? `sent to ${recipients.map((id) => `<@${id}>`).join(', ')} by direct message`
-      : 'but nobody else can review it yet: ask an organization owner to make someone an admin of the project';
-  }
+  const { cards, where } = await postApprovalCards(
+    client,
+    await domain.approvals.approversFor(actor, record.projectId),
+    renderBreakGlassCard(record),
+    (id) => id === record.owner,
+    'but nobody else can review it yet: ask an organization owner to make someone an admin of the project',
+  );
   if (cards.length) {
     const attached = await domain.breakGlass.attachCards(actor, record.id, cards).catch(() => undefined);
     // Not recorded: the cards work, but will not change after the review (its reviewer is told).
