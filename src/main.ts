@@ -6,9 +6,14 @@ import { createLogger, type KeyhouseLogger, routeConsole } from './observability
 
 /**
  * Everything the process says is a log line (JSON by default, LOG_FORMAT=pretty for people) on
- * standard error, once the settings are read; a setting that stops start-up before that is one plain line.
+ * standard error. A setting that stops start-up is one too: in the format LOG_FORMAT names, or JSON
+ * when that setting is itself unset or bad.
  */
 let logger: KeyhouseLogger | undefined;
+
+/** The logger for a refusal written before the settings are read. */
+const earlyLogger = (): KeyhouseLogger =>
+  createLogger({ level: 'error', format: process.env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json' });
 
 async function main(): Promise<void> {
   let config;
@@ -16,7 +21,7 @@ async function main(): Promise<void> {
     config = loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
-      console.error(`Keyhouse cannot start: ${error.message}`);
+      earlyLogger().error(`Keyhouse cannot start: ${error.message}`);
       process.exit(1);
     }
     throw error;
@@ -93,7 +98,6 @@ async function main(): Promise<void> {
 // Anything that ends main() ends start-up: it is said in one line, like a bad setting.
 main().catch((error: unknown) => {
   const line = `Keyhouse cannot start: ${error instanceof Error ? error.message : String(error)}`;
-  if (logger) logger.error(line);
-  else console.error(line);
+  (logger ?? earlyLogger()).error(line);
   process.exit(1);
 });

@@ -45,7 +45,7 @@ describe.each(['embedded', 'redis'] as const)(
 
 test('a bad setting stops start-up with one line naming it', async () => {
   await expect(startKeyhouse({ SLACK_BOT_TOKEN: 'not-a-token', SLACK_SIGNING_SECRET: 's' })).rejects.toThrow(
-    /exited with 1: Keyhouse cannot start: SLACK_BOT_TOKEN must be a bot token starting with xoxb-\n$/,
+    /exited with 1: \{"level":"error","time":"[^"]+","msg":"Keyhouse cannot start: SLACK_BOT_TOKEN must be a bot token starting with xoxb-"\}\n$/,
   );
 });
 

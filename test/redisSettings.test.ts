@@ -130,8 +130,11 @@ test.each([
         ...(name === 'REDIS_SENTINELS' ? { REDIS_SENTINEL_NAME: 'mymaster' } : {}),
       });
       expect(await run.exited).toBe(1);
-      expect(run.stderr().trim().split('\n')).toEqual([
-        expect.stringContaining(`Keyhouse cannot start: ${name} must `),
+      expect(run.logs()).toEqual([
+        expect.objectContaining({
+          level: 'error',
+          msg: expect.stringMatching(`^Keyhouse cannot start: ${name} must `),
+        }),
       ]);
       expect(run.stderr() + run.stdout()).not.toMatch(/S3cret|Pass|zz/);
     } finally {
@@ -147,10 +150,13 @@ test('the process stops at start with that one line', async () => {
   try {
     const run = launch({ ...processSettings(slack), REDIS_CLUSTER_NODES: 'redis-1' });
     expect(await run.exited).toBe(1);
-    // Before the settings are read, the line is plain text (the log format is itself a setting).
-    expect(run.stderr()).toBe(
-      'Keyhouse cannot start: REDIS_CLUSTER_NODES must list host:port pairs separated by commas (such as 10.0.0.1:6379,10.0.0.2:6379); "redis-1" is not one\n',
-    );
+    expect(run.logs()).toEqual([
+      {
+        time: expect.any(String),
+        level: 'error',
+        msg: 'Keyhouse cannot start: REDIS_CLUSTER_NODES must list host:port pairs separated by commas (such as 10.0.0.1:6379,10.0.0.2:6379); "redis-1" is not one',
+      },
+    ]);
   } finally {
     await slack.stop();
   }

@@ -100,10 +100,25 @@ test('in Socket Mode, an app token Slack rejects stops start-up naming SLACK_APP
 }, 30_000);
 
 describe('LOG_FORMAT and METRICS_TOKEN', () => {
-  test('a bad LOG_FORMAT stops start-up with one plain line: the log format is not known yet', async () => {
+  test('a bad LOG_FORMAT stops start-up with one log line, in JSON: the format asked for is not known', async () => {
     const run = launch({ ...settings(), LOG_FORMAT: 'xml' });
     expect(await run.exited).toBe(1);
-    expect(run.stderr()).toBe('Keyhouse cannot start: LOG_FORMAT must be json or pretty\n');
+    expect(run.logs()).toEqual([
+      {
+        time: expect.any(String),
+        level: 'error',
+        msg: 'Keyhouse cannot start: LOG_FORMAT must be json or pretty',
+      },
+    ]);
+    expect(run.stdout()).toBe('');
+  }, 30_000);
+
+  test('with LOG_FORMAT=pretty, a bad setting stops start-up with one line for people', async () => {
+    const run = launch({ ...settings(), LOG_FORMAT: 'pretty', PORT: 'eighty' });
+    expect(await run.exited).toBe(1);
+    expect(run.stderr()).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ERROR Keyhouse cannot start: PORT must be a port number\n$/,
+    );
   }, 30_000);
 
   test.each(['short', 'with space in it 0123456789'])('METRICS_TOKEN %s is refused in one line', (token) => {
@@ -166,8 +181,11 @@ describe('STORE_NAMESPACE', () => {
   test('the process refuses to start on one, with one line', async () => {
     const run = launch({ ...settings(), STORE_NAMESPACE: 'org' });
     expect(await run.exited).toBe(1);
-    expect(run.stderr().trim().split('\n')).toEqual([
-      expect.stringMatching(/^Keyhouse cannot start: STORE_NAMESPACE must not be org, /),
+    expect(run.logs()).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: expect.stringMatching(/^Keyhouse cannot start: STORE_NAMESPACE must not be org, /),
+      }),
     ]);
   }, 30_000);
 });
