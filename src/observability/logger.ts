@@ -9,7 +9,8 @@ import { noteOutcome, type RequestScope, requestScope } from './requestScope';
  * request every line also carries the request's kind, team and user.
  *
  * Every line passes the same filters, in this order, on the text about to be written, whatever field
- * it came in: Keyhouse delivery tokens (`khk_…`) and Slack tokens (`xoxb-…`, `xapp-…`) are redacted;
+ * it came in: Keyhouse delivery tokens (`khk_…`), Slack tokens (`xoxb-…`, `xapp-…`) and Socket Mode
+ * tickets (the query of a `wss://` URL, `ticket=…`) are redacted;
  * a line holding private key material is withheld whole (Bolt logs whole request bodies at debug
  * level, and a body may hold a key someone pasted by mistake); control characters are escaped, so
  * text from a request can neither end a line nor start a forged one.
@@ -64,7 +65,14 @@ export function render(parts: unknown[]): string {
 
 /** Delivery tokens (also form-encoded) and Slack tokens, wherever they stand in a line. */
 const TOKENS = /(khk(?:_|%5[Ff])|xox[a-z]-|xapp-)[A-Za-z0-9_-]+/g;
-export const redactTokens = (text: string): string => text.replace(TOKENS, '$1[redacted]');
+/**
+ * A Socket Mode URL's query (`wss://…/link/?ticket=…`: apps.connections.open's answer, logged at debug)
+ * and any `ticket=` value. Both stop at a backslash, so a JSON line keeps its escapes.
+ */
+const SOCKET_QUERY = /(wss?:\/\/[^\s"'\\?]*\?)[^\s"'\\]+/gi;
+const TICKET = /\b(ticket=)[^\s"'\\&]+/gi;
+export const redactTokens = (text: string): string =>
+  text.replace(TOKENS, '$1[redacted]').replace(SOCKET_QUERY, '$1[redacted]').replace(TICKET, '$1[redacted]');
 
 /** A field value as `key=value` shows it: bare when it has no space or quote. */
 const shown = (value: unknown): string =>

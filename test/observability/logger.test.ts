@@ -111,6 +111,21 @@ describe('what never reaches the log', () => {
     expect(lines()).toEqual([{ time: expect.any(String), level: 'debug', msg: WITHHELD }]);
   });
 
+  test.each<LogFormat>(['json', 'pretty'])(
+    'a Socket Mode URL keeps its host but not its ticket, nor any query (%s)',
+    (format) => {
+      const { written, logger } = capture(LogLevel.DEBUG, format);
+      const url = 'wss://wss-primary.slack.com/link/?ticket=9f1c2b7e-aaaa-bbbb&app_id=A0KEYHOUSE';
+      logger.debug(`http request result: ${JSON.stringify({ ok: true, url })}`);
+      logger.child({ url: 'ws://127.0.0.1:9/socket?t=1' }).debug('connecting', 'ticket=abc-123');
+      const text = written.join('\n');
+      expect(text).not.toMatch(/9f1c2b7e|A0KEYHOUSE|t=1|abc-123/);
+      expect(text).toContain('wss://wss-primary.slack.com/link/?[redacted]');
+      expect(text).toContain('ticket=[redacted]');
+      if (format === 'json') expect(logLines(written.map((line) => `${line}\n`).join(''))).toHaveLength(2);
+    },
+  );
+
   test('public keys are written as they are', () => {
     const { lines, logger } = capture();
     const publicLine = keys.generate('ed25519').publicLine.trim();
