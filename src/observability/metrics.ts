@@ -15,6 +15,11 @@ export type StoreOperation = 'get' | 'get_many' | 'write' | 'lock' | 'ping' | 'k
 
 /** How long the pending-requests gauge may wait for the store at a scrape. */
 const PENDING_DEADLINE_MS = 1_000;
+/**
+ * How long a scrape open to anyone (no METRICS_TOKEN) reuses the last read of the pending count, so
+ * scrapes cost the store at most one read in that time.
+ */
+export const OPEN_PENDING_REUSE_MS = 5_000;
 
 const seconds = (startedMs: number): number => (performance.now() - startedMs) / 1000;
 
@@ -44,6 +49,10 @@ export class Metrics {
   /** Store failures already counted: one failure seen by nested operations counts once. */
   private readonly counted = new WeakSet<object>();
   private countPending?: () => Promise<number>;
+  private readonly pending: Gauge;
+  /** The read of the pending count under way, which concurrent scrapes share, and when the last began. */
+  private pendingRead: Promise<void> | undefined;
+  private pendingReadAt = -Infinity;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -96,29 +105,10 @@ export class Metrics {
       help: 'Locks given up on because another holder kept them past the wait ("busy, try again").',
       registers,
     });
-    const pending = new Gauge({
+    this.pending = new Gauge({
       name: 'keyhouse_pending_requests',
-      help: 'Key requests waiting for a decision (read from the pending index at each scrape; the last value is kept while the store does not answer).',
+      help: 'Key requests waiting for a decision (read from the pending index at a scrape; the last value is kept while the store does not answer).',
       registers,
-      collect: async () => {
-        const count = this.countPending;
-        if (!count) return;
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          pending.set(
-            await Promise.race([
-              count(),
-              new Promise<never>((_, reject) => {
-                timer = setTimeout(() => reject(new Error('no answer')), PENDING_DEADLINE_MS);
-              }),
-            ]),
-          );
-        } catch {
-          // The store did not answer in time: the last value stands.
-        } finally {
-          clearTimeout(timer);
-        }
-      },
     });
     this.sweepRuns = new Counter({
       name: 'keyhouse_sweep_runs_total',
@@ -208,7 +198,36 @@ export class Metrics {
     if (token !== undefined && !sameSecret(/^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1], token)) {
       return { status: 401, contentType: 'text/plain; charset=utf-8', body: 'unauthorized\n' };
     }
+    await this.readPending(token === undefined ? OPEN_PENDING_REUSE_MS : 0);
     return { status: 200, contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /**
+   * Reads the pending count into its gauge, unless a read began less than `reuseMs` ago; scrapes that
+   * come while a read is under way wait for that one. A store that does not answer leaves the last value.
+   */
+  private readPending(reuseMs: number): Promise<void> {
+    const count = this.countPending;
+    if (!count) return Promise.resolve();
+    if (this.pendingRead) return this.pendingRead;
+    if (performance.now() - this.pendingReadAt < reuseMs) return Promise.resolve();
+    this.pendingReadAt = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const read = Promise.race([
+      count(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer')), PENDING_DEADLINE_MS);
+      }),
+    ]).then(
+      (value) => this.pending.set(value),
+      // The store did not answer in time: the last value stands.
+      () => undefined,
+    );
+    this.pendingRead = read.finally(() => {
+      clearTimeout(timer);
+      this.pendingRead = undefined;
+    });
+    return this.pendingRead;
   }
 }
 

@@ -1,4 +1,7 @@
-import { Metrics } from '../../src/observability/metrics';
+import { createKeyhouse } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { documentKeys } from '../../src/domain/workspaces';
+import { OPEN_PENDING_REUSE_MS, Metrics } from '../../src/observability/metrics';
 import { createDocumentStore } from '../../src/store/keyvStore';
 import { tempDir, uniqueNamespace } from '../helpers/env';
 import { FakeSlack } from '../helpers/fakeSlack';
@@ -9,6 +12,7 @@ import {
   processSettings,
   startKeyhouse,
 } from '../helpers/keyhouseProcess';
+import { RecordingStore } from '../helpers/recordingStore';
 import { RedisProcess } from '../helpers/redisServer';
 import { SlackUser, visibleText } from '../helpers/slackUser';
 import { KeyFactory } from '../helpers/sshKeygen';
@@ -376,3 +380,36 @@ test('a lock held past the wait: the waiter is refused as busy, counted once; lo
     await store.close();
   }
 });
+
+test('open scrapes (no METRICS_TOKEN) share one read of the pending count, reused for a few seconds', async () => {
+  const slack = new FakeSlack();
+  await slack.start();
+  let store: RecordingStore | undefined;
+  const keyhouse = createKeyhouse(loadConfig({ ...processSettings(slack), LOG_LEVEL: 'error' }), {
+    wrapStore: (inner) => (store = new RecordingStore(inner)),
+  });
+  const { port } = await keyhouse.start();
+  const pendingReads = () => store!.reads.filter((key) => key === documentKeys.pendingIndex()).length;
+  const scrapes = (n: number) =>
+    Promise.all(
+      Array.from({ length: n }, async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+        expect(response.status).toBe(200);
+        return sample(await response.text(), 'keyhouse_pending_requests');
+      }),
+    );
+  try {
+    store!.reset();
+    expect(await scrapes(50)).toEqual(Array.from({ length: 50 }, () => 0));
+    expect(pendingReads()).toBe(1);
+    await scrapes(50);
+    expect(pendingReads()).toBe(1);
+    // Once the read is older than that, the next scrape reads again.
+    await new Promise((resolve) => setTimeout(resolve, OPEN_PENDING_REUSE_MS + 100));
+    await scrapes(1);
+    expect(pendingReads()).toBe(2);
+  } finally {
+    await keyhouse.stop();
+    await slack.stop();
+  }
+}, 30_000);
