@@ -12,8 +12,8 @@ const KNOWN_IDS: ReadonlySet<string> = new Set<string>([
   ...Object.values(FIELD),
 ]);
 const COMMANDS: ReadonlySet<string> = new Set<string>(COMMAND_NAMES);
-/** Slack's event types are its own short snake_case names, and only those subscribed to arrive. */
-const EVENT_TYPE = /^[a-z][a-z_]{0,63}$/;
+/** The events Keyhouse subscribes to (manifest.yml's bot_events): any other type is counted as `other`. */
+export const SUBSCRIBED_EVENTS: ReadonlySet<string> = new Set(['app_home_opened']);
 
 /** An action or callback ID as a bounded kind: itself when it is ours, the ID it extends (`list_page_next`), else `other`. */
 function idKind(id: unknown): string {
@@ -58,7 +58,7 @@ export function describeSlackRequest(body: Record<string, unknown>): Described {
     case 'event_callback': {
       const event = obj(body.event);
       const type = str(event.type);
-      return { kind: type && EVENT_TYPE.test(type) ? type : 'other', team, user: str(event.user) };
+      return { kind: type && SUBSCRIBED_EVENTS.has(type) ? type : 'other', team, user: str(event.user) };
     }
     default:
       return { kind: 'other', team, user };
@@ -68,18 +68,28 @@ export function describeSlackRequest(body: Record<string, unknown>): Described {
 /**
  * The first global middleware: each Slack request runs inside its own request scope (so every line
  * logged while it is handled carries its kind, team and user, and a refusal or an error logged marks
- * its outcome), then is written as one log line and counted in the metrics.
+ * its outcome), then is written as one log line and counted in the metrics. A request waiting for an
+ * answer whose command or ID is none of Keyhouse's (no listener would answer it) is answered at once,
+ * empty, and is `refused`, rather than left to Bolt's 3 s timeout and 404.
  */
 export function observeSlackRequests(
   logger: KeyhouseLogger,
   metrics: Metrics,
 ): Middleware<AnyMiddlewareArgs> {
-  return async ({ body, next }) => {
+  return async (args) => {
+    const { body, next } = args;
     const started = performance.now();
     const { kind, team, user } = describeSlackRequest(body as unknown as Record<string, unknown>);
     const fields: Record<string, string> = { kind, ...(team ? { team } : {}), ...(user ? { user } : {}) };
     const scope: RequestScope = { fields, outcome: 'ok' };
+    // Bolt gives `ack` to the requests that wait for an answer (events are answered before this runs).
+    const ack = (args as { ack?: (answer?: { options: [] }) => Promise<void> }).ack;
     try {
+      if (kind === 'other' && ack) {
+        scope.outcome = 'refused';
+        await ack(body.type === 'block_suggestion' ? { options: [] } : undefined);
+        return;
+      }
       await requestScope.run(scope, next);
     } catch (error) {
       scope.outcome = 'error';
