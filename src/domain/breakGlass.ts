@@ -3,7 +3,14 @@ import { type ApprovalService, approversOf } from './approvals';
 import type { DeliveryService } from './delivery';
 import { DomainError, invalid } from './errors';
 import { isExpired } from './expiry';
-import { assertKeyFits, defaultKeyName, freeName, type AddKeyInput, type KeyService } from './keys';
+import {
+  assertKeyFits,
+  defaultKeyName,
+  freeName,
+  keyMaterial,
+  type AddKeyInput,
+  type KeyService,
+} from './keys';
 import { breakGlassMaxMs, breakGlassMaxOf, breakGlassOf, type BreakGlassMax } from './keyPolicy';
 import type {
   Actor,
@@ -171,11 +178,7 @@ export class BreakGlassService {
       const key: SshKey & { expiresAt: string } = {
         id: this.workspaces.newId(),
         name: candidate.name ?? freeName(project, defaultKeyName(parsed)),
-        publicKey: parsed.publicKey,
-        type: parsed.type,
-        bits: parsed.bits,
-        fingerprint: parsed.fingerprint,
-        comment: parsed.comment,
+        ...keyMaterial(parsed),
         addedBy: actor.userId,
         createdAt: tx.at,
         disabled: false,

@@ -50,6 +50,15 @@ export function defaultKeyName(parsed: ParsedPublicKey): string {
 }
 
 /** `name`, or `name-2`, `name-3`… when a default name is taken. */
+/** What a stored key keeps of its parsed public key. */
+export const keyMaterial = ({ publicKey, type, bits, fingerprint, comment }: ParsedPublicKey) => ({
+  publicKey,
+  type,
+  bits,
+  fingerprint,
+  comment,
+});
+
 /**
  * Whether a checked key may join a project, on every path that adds one: not there already (by
  * fingerprint), its name (when given) free, and room for one more key.
@@ -116,11 +125,7 @@ export class KeyService {
       assertKeyFits(project, candidate);
       const fields = {
         name: candidate.name ?? freeName(project, defaultKeyName(parsed)),
-        publicKey: parsed.publicKey,
-        type: parsed.type,
-        bits: parsed.bits,
-        fingerprint: parsed.fingerprint,
-        comment: parsed.comment,
+        ...keyMaterial(parsed),
         ...(candidate.expiresAt ? { expiresAt: candidate.expiresAt.toISOString() } : {}),
       };
       if (!direct) {
