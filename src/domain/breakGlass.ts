@@ -481,30 +481,38 @@ export class BreakGlassService {
 
   /**
    * Break-glass keys the user may review now, in their workspace, oldest first: found from the projects'
-   * keys (written with each key; the deployment index is written after, and can miss one), then their
-   * records and the index: four round trips. A key awaiting review missing from the index is put back
-   * in it, so the sweep marks it unreviewed if its time runs out.
+   * keys (written with each key; the deployment index is written after, and can miss one) and from the
+   * index (a key its owner removed before any review is only there), then their records: three round
+   * trips. A key awaiting review missing from the index is put back in it, so the sweep marks it
+   * unreviewed if its time runs out.
    */
   async reviewableBy(actor: Actor): Promise<BreakGlassRecord[]> {
     const organization = await this.workspaces.organization(actor.teamId);
     const context = this.workspaces.context(organization);
-    const projects = await this.workspaces.store.getMany<Project>(
-      organization.projects.map((p) => documentKeys.project(p.id)),
-    );
+    const [projects, index] = await Promise.all([
+      this.workspaces.store.getMany<Project>(organization.projects.map((p) => documentKeys.project(p.id))),
+      this.workspaces.store.get<BreakGlassIndex>(breakGlassKeys.index()),
+    ]);
     const now = this.workspaces.now().getTime();
     const managed = projects.filter(
       (p): p is Project => !!p && can(context, actor.userId, 'project.manage', p),
     );
     const keys = managed.flatMap((p) => awaitingReview(p, now));
-    if (keys.length === 0) return [];
-    const [stored, index] = await Promise.all([
-      this.workspaces.store.getMany<BreakGlassRecord>(keys.map((k) => breakGlassKeys.record(k.id))),
-      this.workspaces.store.get<BreakGlassIndex>(breakGlassKeys.index()),
-    ]);
+    // Keys their owners removed before any review are gone from the projects but not from the index.
+    const inProjects = new Set(keys.map((k) => k.id));
+    const removed = (index?.keys ?? [])
+      .filter((k) => k.teamId === actor.teamId && !inProjects.has(k.id) && Date.parse(k.expiresAt) > now)
+      .map((k) => k.id);
+    if (keys.length === 0 && removed.length === 0) return [];
+    const stored = await this.workspaces.store.getMany<BreakGlassRecord>(
+      [...keys.map((k) => k.id), ...removed].map((id) => breakGlassKeys.record(id)),
+    );
+    const reviewable = new Set(managed.map((p) => p.id));
     const open = new Set(
       stored
         .filter(
-          (r): r is BreakGlassRecord => !!r && r.teamId === actor.teamId && !r.review && !r.unreviewedAt,
+          (r): r is BreakGlassRecord =>
+            !!r && r.teamId === actor.teamId && reviewable.has(r.projectId) && !r.review && !r.unreviewedAt,
         )
         .map((r) => r.id),
     );

@@ -222,6 +222,10 @@ describe("its owner's I'm done removes the key but not its review", () => {
     );
     await domain.workspaces.settled();
     expect(await reviewIndex()).toContain(keyId);
+    // Approvers still find it in App Home's Pending approvals; its owner does not.
+    const home = JSON.stringify((await homeApprovals('UBOB')).body.view);
+    expect(home).toContain(`"action_id":"breakglass_revoke","value":"${keyId}"`);
+    expect(JSON.stringify((await homeApprovals('UERIN')).body.view)).not.toContain(keyId);
 
     // Removing it was no way round the review: a Revoke still bars its owner.
     expect(await click('UBOB', 'breakglass_revoke', keyId, 1)).toBeUndefined();
