@@ -401,14 +401,19 @@ export class ApprovalService {
     if (open.length + cancelled.length < MAX_PENDING_REQUESTS_PER_REQUESTER) return;
     const at = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
     const frees = [...open, ...cancelled].sort()[0] as string;
-    const counted = cancelled.length
-      ? `${open.length} key request${open.length === 1 ? '' : 's'} waiting for a decision and ${cancelled.length} you cancelled in the last hour`
-      : `${open.length} key requests waiting for a decision`;
+    const requests = (n: number) => `${n} key request${n === 1 ? '' : 's'}`;
+    const waiting = `You already have ${requests(open.length)} waiting for a decision`;
+    const lead =
+      cancelled.length === 0
+        ? waiting
+        : open.length === 0
+          ? `You cancelled ${requests(cancelled.length)} in the last hour`
+          : `${waiting} and cancelled ${cancelled.length} in the last hour`;
     const counts = cancelled.length ? ' (a cancelled request counts for an hour)' : '';
     const ends = cancelled.length ? 'one expires or stops counting' : 'one expires';
     throw new DomainError(
       'conflict',
-      `You already have ${counted} in project *${project.name}*, ` +
+      `${lead} in project *${project.name}*, ` +
         `and ${MAX_PENDING_REQUESTS_PER_REQUESTER} is the most one person may have open in a project${counts}. ` +
         `Once an admin approves or denies one of them, or ${ends} (the next on ${at(frees)}), you can ask again.`,
       'public_key',
