@@ -1,8 +1,9 @@
-import { STORAGE_UNAVAILABLE, STORAGE_UNCONFIRMED } from '../../src/store/keyvStore';
 import { startHarness, OWNER_ID, type Harness } from '../helpers/harness';
 import { RedisClusterProcesses, redisCli } from '../helpers/redisCluster';
 import { KeyFactory } from '../helpers/sshKeygen';
 import { visibleText } from '../helpers/slackUser';
+import { expectNoneLostOrDoubled, type Outcome, outcomeOf, streamOfAdds } from '../helpers/addStream';
+import { replicaScenarios } from '../helpers/replicaScenarios';
 
 /**
  * Two app instances on a real three-master Redis Cluster (REDIS_CLUSTER_NODES), as replicas behind a
@@ -39,55 +40,7 @@ describe('replicas on a cluster', () => {
     harness = await start();
   });
 
-  test('concurrent creates of one project name on both replicas leave exactly one project', async () => {
-    const replies = await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        harness
-          .user(OWNER_ID, i % 2)
-          .command('/project', 'create race')
-          .then((c) => visibleText(c.body)),
-      ),
-    );
-    expect(replies.filter((text) => text.includes('Created project *race*'))).toHaveLength(1);
-    expect(replies.filter((text) => /already exists|Someone else is changing/.test(text))).toHaveLength(9);
-    const { projects } = await domainOf(1).projects.list(owner);
-    expect(projects.filter((p) => p.name === 'race')).toHaveLength(1);
-    expect(projects.filter((p) => p.isDefault)).toHaveLength(1);
-  });
-
-  test('concurrent adds of distinct keys on both replicas lose none', async () => {
-    await harness.user(OWNER_ID).command('/project', 'create web');
-    const lines = Array.from({ length: 12 }, () => keys.generate('ed25519').publicLine);
-    const replies = await Promise.all(
-      lines.map((line, i) =>
-        harness
-          .user(OWNER_ID, i % 2)
-          .command('/sshkey', `add web ${line}`)
-          .then((c) => visibleText(c.body)),
-      ),
-    );
-    expect(replies.every((text) => text.includes('Added key'))).toBe(true);
-    const { keys: stored } = await domainOf(0).keys.list(owner, 'web');
-    expect(stored).toHaveLength(12);
-    expect(new Set(stored.map((k) => k.fingerprint)).size).toBe(12);
-    expect((await domainOf(1).organizations.overview(owner)).keyCount).toBe(12);
-  });
-
-  test('concurrent adds of one key on both replicas store it once', async () => {
-    await harness.user(OWNER_ID).command('/project', 'create web');
-    const line = keys.generate('ed25519').publicLine;
-    const replies = await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        harness
-          .user(OWNER_ID, i % 2)
-          .command('/sshkey', `add web ${line}`)
-          .then((c) => visibleText(c.body)),
-      ),
-    );
-    expect(replies.filter((text) => text.includes('Added key'))).toHaveLength(1);
-    const { keys: stored } = await domainOf(1).keys.list(owner, 'web');
-    expect(stored).toHaveLength(1);
-  });
+  replicaScenarios(() => harness, keys);
 
   test("a workspace's documents, locks and commit records carry its team's hash tag; deployment-wide documents have their own", async () => {
     await harness.user(OWNER_ID).command('/project', 'create web');
@@ -215,17 +168,6 @@ describe('requests on a cluster', () => {
   });
 });
 
-/** The answers a user may get while a master is away: a change made, or one clearly not (or not known). */
-type Outcome = 'added' | 'unavailable' | 'unconfirmed' | 'busy';
-
-function outcomeOf(text: string): Outcome {
-  if (text.includes('Added key')) return 'added';
-  if (text.includes(STORAGE_UNCONFIRMED.slice(0, 40))) return 'unconfirmed';
-  if (text.includes(STORAGE_UNAVAILABLE.slice(0, 40))) return 'unavailable';
-  if (text.includes('Someone else is changing this right now')) return 'busy';
-  throw new Error(`an answer that is neither a change nor a storage failure: ${text}`);
-}
-
 /** A team whose workspace lives on another master than `team`'s. */
 function teamElsewhere(team: string): string {
   const master = cluster.masterOf(cluster.slotOf(`{${team}}`)).port;
@@ -249,31 +191,20 @@ describe('a master killed mid-run', () => {
     }
     const master = cluster.masterOf(cluster.slotOf('{T0001}'));
 
-    const answers: { line: string; outcome: Outcome }[] = [];
     const elsewhereAnswers: Outcome[] = [];
     let killed = false;
-    let stop = false;
-    const worker = async (w: number) => {
-      for (let i = 0; !stop; i += 1) {
-        const line = keys.generate('ed25519').publicLine;
-        const text = visibleText(
-          (await harness.user(OWNER_ID, (w + i) % 2).command('/sshkey', `add web ${line}`)).body,
+    const stream = streamOfAdds(harness, keys, 3, async (w) => {
+      if (!killed) return;
+      const other = await domainOf(w % 2)
+        .keys.add(elsewhere, 'api', { publicKey: keys.generate('ed25519').publicLine })
+        .then(
+          () => 'added' as const,
+          (error: Error) => outcomeOf(error.message),
         );
-        answers.push({ line, outcome: outcomeOf(text) });
-        if (killed) {
-          const other = await domainOf(w % 2)
-            .keys.add(elsewhere, 'api', { publicKey: keys.generate('ed25519').publicLine })
-            .then(
-              () => 'added' as const,
-              (error: Error) => outcomeOf(error.message),
-            );
-          elsewhereAnswers.push(other);
-        }
-      }
-    };
-    const workers = [0, 1, 2].map(worker);
-    while (answers.filter((a) => a.outcome === 'added').length < 6)
-      await new Promise((r) => setTimeout(r, 20));
+      elsewhereAnswers.push(other);
+    });
+    const { answers } = stream;
+    await stream.waitForAdded(6);
     await master.kill();
     killed = true;
     const killedAt = answers.length;
@@ -282,27 +213,16 @@ describe('a master killed mid-run', () => {
     await cluster.settled();
     // Serving again: wait for a few changes to land after the restart.
     const restartedAt = answers.length;
-    const until = Date.now() + 30_000;
-    while (answers.slice(restartedAt).filter((a) => a.outcome === 'added').length < 3 && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    stop = true;
-    await Promise.all(workers);
+    await stream.waitForAdded(3, restartedAt, 30_000);
+    await stream.stop();
 
     const during = answers.slice(killedAt, restartedAt);
     expect(during.length).toBeGreaterThan(0);
     expect(during.some((a) => a.outcome === 'unavailable' || a.outcome === 'unconfirmed')).toBe(true);
-    expect(answers.slice(restartedAt).filter((a) => a.outcome === 'added').length).toBeGreaterThanOrEqual(3);
+    expect(stream.added(restartedAt)).toBeGreaterThanOrEqual(3);
 
     const { keys: stored } = await domainOf(1).keys.list(owner, 'web');
-    const fingerprints = stored.map((k) => k.fingerprint);
-    expect(new Set(fingerprints).size).toBe(fingerprints.length); // nothing doubled
-    const has = (line: string) =>
-      stored.some((k) => line.startsWith(`${k.publicKey} `) || line === k.publicKey);
-    for (const { line, outcome } of answers) {
-      if (outcome === 'added') expect(has(line)).toBe(true); // never lost
-      if (outcome === 'unavailable' || outcome === 'busy') expect(has(line)).toBe(false); // nothing changed
-    }
+    expectNoneLostOrDoubled(stored, answers);
     expect(stored.length).toBeGreaterThanOrEqual(answers.filter((a) => a.outcome === 'added').length);
     expect(stored.length).toBeLessThanOrEqual(
       answers.filter((a) => a.outcome === 'added' || a.outcome === 'unconfirmed').length,
@@ -332,34 +252,19 @@ describe('a master with a replica killed mid-run', () => {
     });
     await harness.user(OWNER_ID).command('/project', 'create web');
 
-    const answers: { line: string; outcome: Outcome }[] = [];
-    let stop = false;
-    const worker = async (w: number) => {
-      for (let i = 0; !stop; i += 1) {
-        const line = keys.generate('ed25519').publicLine;
-        const text = visibleText(
-          (await harness.user(OWNER_ID, (w + i) % 2).command('/sshkey', `add web ${line}`)).body,
-        );
-        answers.push({ line, outcome: outcomeOf(text) });
-      }
-    };
-    const workers = [0, 1].map(worker);
-    while (answers.filter((a) => a.outcome === 'added').length < 5)
-      await new Promise((r) => setTimeout(r, 20));
+    const stream = streamOfAdds(harness, keys);
+    const { answers } = stream;
+    await stream.waitForAdded(5);
     // Each change was acknowledged once the replica held it too.
     const waits = Number(
       /cmdstat_wait:calls=(\d+)/.exec(redisCli(master.port, 'info', 'commandstats'))?.[1] ?? 0,
     );
-    expect(waits).toBeGreaterThanOrEqual(answers.filter((a) => a.outcome === 'added').length);
+    expect(waits).toBeGreaterThanOrEqual(stream.added());
     await master.kill();
     const killedAt = answers.length;
     // The old master stays dead: the apps must find the promoted replica on their own.
-    const until = Date.now() + 40_000;
-    while (answers.slice(killedAt).filter((a) => a.outcome === 'added').length < 5 && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    stop = true;
-    await Promise.all(workers);
+    await stream.waitForAdded(5, killedAt, 40_000);
+    await stream.stop();
 
     expect(replicated.isMaster(replica.port)).toBe(true);
     const after = answers.slice(killedAt);
@@ -367,13 +272,7 @@ describe('a master with a replica killed mid-run', () => {
     expect(after.filter((a) => a.outcome === 'added').length).toBeGreaterThanOrEqual(5);
     for (const app of [0, 1]) {
       const { keys: stored } = await harness.apps[app]!.keyhouse.domain.keys.list(owner, 'web');
-      const has = (line: string) => stored.some((k) => line.startsWith(`${k.publicKey} `));
-      for (const { line, outcome } of answers) {
-        if (outcome === 'added') expect(has(line)).toBe(true);
-        if (outcome === 'unavailable' || outcome === 'busy') expect(has(line)).toBe(false);
-      }
-      const fingerprints = stored.map((k) => k.fingerprint);
-      expect(new Set(fingerprints).size).toBe(fingerprints.length);
+      expectNoneLostOrDoubled(stored, answers);
     }
   });
 });
