@@ -240,15 +240,9 @@ export class ApprovalService {
    * can miss one): the organization, its projects, their requests and the index, four round trips.
    * A pending request missing from the index is put back in it, so the expiry sweep finds it again.
    */
-  async decidableBy(actor: Actor): Promise<KeyRequest[]> {
-    const organization = await this.workspaces.organization(actor.teamId);
-    const context = this.workspaces.context(organization);
-    const projects = await this.workspaces.store.getMany<Project>(
-      organization.projects.map((p) => documentKeys.project(p.id)),
-    );
-    const ids = projects
-      .filter((p): p is Project => !!p && can(context, actor.userId, 'project.manage', p))
-      .flatMap((p) => (p.pendingRequests ?? []).map((ref) => ref.id));
+  async decidableBy(actor: Actor, managed?: Project[]): Promise<KeyRequest[]> {
+    const projects = managed ?? (await this.workspaces.manageableProjects(actor));
+    const ids = projects.flatMap((p) => (p.pendingRequests ?? []).map((ref) => ref.id));
     if (ids.length === 0) return [];
     const [stored, index] = await Promise.all([
       this.workspaces.store.getMany<KeyRequest>(ids.map(documentKeys.request)),

@@ -486,17 +486,12 @@ export class BreakGlassService {
    * trips. A key awaiting review missing from the index is put back in it, so the sweep marks it
    * unreviewed if its time runs out.
    */
-  async reviewableBy(actor: Actor): Promise<BreakGlassRecord[]> {
-    const organization = await this.workspaces.organization(actor.teamId);
-    const context = this.workspaces.context(organization);
-    const [projects, index] = await Promise.all([
-      this.workspaces.store.getMany<Project>(organization.projects.map((p) => documentKeys.project(p.id))),
+  async reviewableBy(actor: Actor, manageable?: Project[]): Promise<BreakGlassRecord[]> {
+    const [managed, index] = await Promise.all([
+      manageable ?? this.workspaces.manageableProjects(actor),
       this.workspaces.store.get<BreakGlassIndex>(breakGlassKeys.index()),
     ]);
     const now = this.workspaces.now().getTime();
-    const managed = projects.filter(
-      (p): p is Project => !!p && can(context, actor.userId, 'project.manage', p),
-    );
     const keys = managed.flatMap((p) => awaitingReview(p, now));
     // Keys their owners removed before any review are gone from the projects but not from the index.
     const inProjects = new Set(keys.map((k) => k.id));

@@ -4,6 +4,7 @@ import { keySetChange, keySetKeys, keySetWrites } from './deliveryKeySet';
 import { DomainError } from './errors';
 import { DomainEvents } from './events';
 import type {
+  Actor,
   AuditEntry,
   AuditLog,
   AuditPageDocument,
@@ -137,6 +138,16 @@ export class Workspaces {
       if (raced) return raced;
       return this.createOrganization(teamId);
     });
+  }
+
+  /** The projects of the workspace the user may manage (decide requests, review break-glass), in one read. */
+  async manageableProjects(actor: Actor): Promise<Project[]> {
+    const organization = await this.organization(actor.teamId);
+    const context = this.context(organization);
+    const projects = await this.store.getMany<Project>(
+      organization.projects.map((p) => documentKeys.project(p.id)),
+    );
+    return projects.filter((p): p is Project => !!p && can(context, actor.userId, 'project.manage', p));
   }
 
   private async createOrganization(teamId: string): Promise<Organization> {

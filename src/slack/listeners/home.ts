@@ -32,9 +32,11 @@ export async function homeContent(
     case 'keys':
       return { tab, keys: await domain.keys.mine(actor), now, page };
     case 'approvals': {
+      // The projects the person manages are read once, for both lists.
+      const managed = await domain.workspaces.manageableProjects(actor);
       const [requests, breakGlass] = await Promise.all([
-        domain.approvals.decidableBy(actor),
-        domain.breakGlass.reviewableBy(actor),
+        domain.approvals.decidableBy(actor, managed),
+        domain.breakGlass.reviewableBy(actor, managed),
       ]);
       return { tab, requests, breakGlass, page };
     }
