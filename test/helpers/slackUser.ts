@@ -92,9 +92,10 @@ export class SlackUser {
     const answer = await signedPost(this.baseUrl, body, 'application/x-www-form-urlencoded');
     lintAnswer('command', answer);
     if (answer.status !== 200) throw new Error(`command answered ${answer.status}: ${answer.body}`);
+    const responsePath = new URL(responseUrl).pathname;
     return this.slack.waitFor(
       (call) =>
-        (call.method === 'respond' && call.path === new URL(responseUrl).pathname) ||
+        (call.method === 'respond' && call.path === responsePath) ||
         (call.method === 'views.open' && call.body.trigger_id === triggerId),
     );
   }
