@@ -227,7 +227,10 @@ export class RedisLocks {
     } finally {
       if (this.holding.get(key) === token) this.holding.delete(key);
       this.unreleased.set(key, token);
-      await withDeadline(release(), this.timeoutMs, 'releasing a lock').catch(() => undefined);
+      // Sent, not waited for: the answer to the holder's caller does not wait a round trip for it. This
+      // process's next commands go out behind it on the same connection, and a release that fails is
+      // sent again (see `releaseLeftovers`).
+      void withDeadline(release(), this.timeoutMs, 'releasing a lock').catch(() => undefined);
     }
   }
 }
