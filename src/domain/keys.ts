@@ -115,43 +115,50 @@ export class KeyService {
 
   async add(actor: Actor, projectReference: string, input: AddKeyInput): Promise<AddKeyOutcome> {
     const candidate = this.check(input);
-    const outcome = await this.workspaces.mutate(actor.teamId, async (tx): Promise<AddKeyOutcome> => {
-      const project = await tx.project(projectReference, actor.userId);
-      const direct = can(tx.context, actor.userId, 'key.add', project);
-      if (!direct) authorize(tx.context, actor.userId, 'key.request', project);
-      // Not an admin: the key must expire within the project's key lifetime (given it on approval).
-      if (!direct) assertKeyLifetime(project, candidate.expiresAt, new Date(tx.at));
-      const { parsed } = candidate;
-      assertKeyFits(project, candidate);
-      const fields = {
-        name: candidate.name ?? freeName(project, defaultKeyName(parsed)),
-        ...keyMaterial(parsed),
-        ...(candidate.expiresAt ? { expiresAt: candidate.expiresAt.toISOString() } : {}),
-      };
-      if (!direct) {
-        const { request, joined } = await this.approvals.request(tx, actor, project, fields, input.reason);
-        return { kind: 'requested', request, joined, project };
-      }
-      const key: SshKey = {
-        ...fields,
-        id: this.workspaces.newId(),
-        addedBy: actor.userId,
-        createdAt: tx.at,
-        disabled: false,
-      };
-      project.keys.push(key);
-      (await tx.userKeys(actor.userId)).keys.push({ projectId: project.id, keyId: key.id });
-      tx.record(
-        {
-          actor: actor.userId,
-          action: 'key.added',
-          target: `${key.name} (${key.fingerprint})`,
-          ...(input.reason?.trim() ? { detail: input.reason.trim().slice(0, 300) } : {}),
-        },
-        project,
-      );
-      return { kind: 'added', key, project };
-    });
+    const outcome = await this.workspaces.mutate(
+      actor.teamId,
+      async (tx): Promise<AddKeyOutcome> => {
+        const project = await tx.project(projectReference, actor.userId);
+        const direct = can(tx.context, actor.userId, 'key.add', project);
+        if (!direct) authorize(tx.context, actor.userId, 'key.request', project);
+        // Not an admin: the key must expire within the project's key lifetime (given it on approval).
+        if (!direct) assertKeyLifetime(project, candidate.expiresAt, new Date(tx.at));
+        const { parsed } = candidate;
+        assertKeyFits(project, candidate);
+        const fields = {
+          name: candidate.name ?? freeName(project, defaultKeyName(parsed)),
+          ...keyMaterial(parsed),
+          ...(candidate.expiresAt ? { expiresAt: candidate.expiresAt.toISOString() } : {}),
+        };
+        if (!direct) {
+          const { request, joined } = await this.approvals.request(tx, actor, project, fields, input.reason);
+          return { kind: 'requested', request, joined, project };
+        }
+        const key: SshKey = {
+          ...fields,
+          id: this.workspaces.newId(),
+          addedBy: actor.userId,
+          createdAt: tx.at,
+          disabled: false,
+        };
+        project.keys.push(key);
+        (await tx.userKeys(actor.userId)).keys.push({ projectId: project.id, keyId: key.id });
+        tx.record(
+          {
+            actor: actor.userId,
+            action: 'key.added',
+            target: `${key.name} (${key.fingerprint})`,
+            ...(input.reason?.trim() ? { detail: input.reason.trim().slice(0, 300) } : {}),
+          },
+          project,
+        );
+        return { kind: 'added', key, project };
+      },
+      (organization) => [
+        ...this.workspaces.projectReads(organization, projectReference),
+        documentKeys.userKeys(organization.id, actor.userId),
+      ],
+    );
     // Committed: the indexes follow, and their failure is not the request's. Joining puts a request
     // back in the pending index too, in case its first entry was never written.
     if (outcome.kind === 'requested') {
@@ -181,8 +188,10 @@ export class KeyService {
     actor: Actor,
     projectReference: string,
   ): Promise<{ project: Project; keys: SshKey[]; now: Date }> {
-    const organization = await this.workspaces.organization(actor.teamId);
-    const project = await this.workspaces.project(organization, projectReference, actor.userId);
+    const { organization, documents } = await this.workspaces.organizationWith(actor.teamId, (read) =>
+      this.workspaces.projectReads(read, projectReference, false),
+    );
+    const project = await this.workspaces.project(organization, projectReference, actor.userId, documents);
     authorize(this.workspaces.context(organization), actor.userId, 'project.view', project);
     return { project, keys: project.keys, now: this.workspaces.now() };
   }

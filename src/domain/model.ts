@@ -279,7 +279,12 @@ export interface AuditLog {
   activity?: AuditEntry[];
   /** Full pages written so far, per stream. */
   pages?: { security: number; activity: number };
-  version?: 2;
+  /**
+   * How many of the oldest pages hold LARGE_AUDIT_PAGE_SIZE records (written before pages got smaller);
+   * the others hold AUDIT_PAGE_SIZE. Version 2 logs have only large pages.
+   */
+  largePages?: { security: number; activity: number };
+  version?: 2 | 3;
 }
 
 /** One full page of an audit stream, most recent first. */

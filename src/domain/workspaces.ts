@@ -22,11 +22,18 @@ import type { DocumentStore } from './storage';
  * workspace's lock, and lands in one write.
  */
 
-/** Records per stored page of an audit stream; a commit writes at most the head and a new page. */
-export const AUDIT_PAGE_SIZE = 200;
-/** Pages of the activity stream kept (the security stream keeps all of its pages). */
-export const ACTIVITY_PAGES_KEPT = 50;
-export const PROJECT_ACTIVITY_SIZE = 50;
+/**
+ * Records per stored page of an audit stream. The head (records not yet in a page) is read and written
+ * by every change, so it stays small: once it holds more, its oldest records become a page, written in
+ * the same change.
+ */
+export const AUDIT_PAGE_SIZE = 25;
+/** Records per page of the pages written before pages were smaller: the oldest `large` pages of a log. */
+export const LARGE_AUDIT_PAGE_SIZE = 200;
+/** Records of the activity stream kept, at least (the security stream keeps all of its pages). */
+export const ACTIVITY_RECORDS_KEPT = 10_000;
+/** A project's own latest records, kept in its document for its dashboard. */
+export const PROJECT_ACTIVITY_SIZE = 10;
 
 export type AuditStream = 'security' | 'activity';
 export const AUDIT_STREAMS: readonly AuditStream[] = ['security', 'activity'];
@@ -41,14 +48,19 @@ const ACTIVITY_ACTIONS = new Set(['instance.registered', 'instance.moved', 'key.
 export const streamOf = (action: string): AuditStream =>
   ACTIVITY_ACTIONS.has(action) ? 'activity' : 'security';
 
-/** An audit log in its current shape; a log written before streams existed is split by action. */
+/**
+ * An audit log in its current shape. A log written before streams existed is split by action; one
+ * written before pages were smaller (version 2) keeps its pages, which are all large.
+ */
 export function currentAuditLog(log: AuditLog | undefined): Required<AuditLog> {
-  if (log?.version === 2) {
+  if (log?.version === 3 || log?.version === 2) {
+    const pages = log.pages ?? { security: 0, activity: 0 };
     return {
       entries: log.entries,
       activity: log.activity ?? [],
-      pages: log.pages ?? { security: 0, activity: 0 },
-      version: 2,
+      pages,
+      largePages: log.version === 3 ? (log.largePages ?? { security: 0, activity: 0 }) : { ...pages },
+      version: 3,
     };
   }
   const entries = log?.entries ?? [];
@@ -56,13 +68,25 @@ export function currentAuditLog(log: AuditLog | undefined): Required<AuditLog> {
     entries: entries.filter((e) => streamOf(e.action) === 'security'),
     activity: entries.filter((e) => streamOf(e.action) === 'activity'),
     pages: { security: 0, activity: 0 },
-    version: 2,
+    largePages: { security: 0, activity: 0 },
+    version: 3,
   };
 }
 
-/** The oldest page of a stream still kept. */
-export const firstKeptPage = (stream: AuditStream, pages: number): number =>
-  stream === 'activity' ? Math.max(1, pages - ACTIVITY_PAGES_KEPT + 1) : 1;
+/** Records in stored pages `from` to `to`, of which pages 1 to `large` are large. */
+const recordsInPages = (from: number, to: number, large: number): number =>
+  Math.max(0, to - Math.max(from, large + 1) + 1) * AUDIT_PAGE_SIZE +
+  Math.max(0, Math.min(to, large) - from + 1) * LARGE_AUDIT_PAGE_SIZE;
+
+/** The oldest page of a stream still kept: for activity, the fewest newest pages holding the records kept. */
+export function firstKeptPage(stream: AuditStream, pages: number, large: number): number {
+  if (stream === 'security') return 1;
+  const small = pages - large;
+  const smallKept = Math.ceil(ACTIVITY_RECORDS_KEPT / AUDIT_PAGE_SIZE);
+  if (small >= smallKept) return pages - smallKept + 1;
+  const largeKept = Math.ceil((ACTIVITY_RECORDS_KEPT - small * AUDIT_PAGE_SIZE) / LARGE_AUDIT_PAGE_SIZE);
+  return Math.max(1, large - largeKept + 1);
+}
 export const DEFAULT_PROJECT_NAME = 'default';
 
 export const documentKeys = {
@@ -131,13 +155,55 @@ export class Workspaces {
 
   /** The workspace's organization, created with its default project the first time it is asked for. */
   async organization(teamId: string): Promise<Organization> {
-    const existing = await this.store.get<Organization>(documentKeys.organization(teamId));
-    if (existing) return existing;
-    return this.store.withLock(documentKeys.organization(teamId), async () => {
+    return (await this.organizationWith(teamId)).organization;
+  }
+
+  /**
+   * The last organization this process read of each team: only a guess at which documents a command
+   * will read (see `organizationWith`), never an answer. An organization's ID and its projects' IDs never
+   * change, so a guess from an older copy is right unless a project was added, renamed or removed since.
+   */
+  private readonly lastSeen = new Map<string, Organization>();
+
+  private seen(organization: Organization): Organization {
+    if (this.lastSeen.size >= LAST_SEEN_TEAMS && !this.lastSeen.has(organization.teamId))
+      this.lastSeen.clear();
+    this.lastSeen.set(organization.teamId, organization);
+    return organization;
+  }
+
+  /**
+   * The organization and, in the same round trip, the documents `also` names for it, guessed from the
+   * organization this process read last: a command that reads its project costs one round trip, not two.
+   * The documents are read with the organization, so they are as fresh as it is; one the guess missed
+   * (the project was renamed since) is simply not among them and is read when asked for.
+   */
+  async organizationWith(
+    teamId: string,
+    also?: (organization: Organization) => string[],
+  ): Promise<{ organization: Organization; documents: Prefetched }> {
+    const read = await this.readWith(teamId, also);
+    if (read.organization) return { organization: read.organization, documents: read.documents };
+    const organization = await this.store.withLock(documentKeys.organization(teamId), async () => {
       const raced = await this.store.get<Organization>(documentKeys.organization(teamId));
-      if (raced) return raced;
-      return this.createOrganization(teamId);
+      return raced ?? this.createOrganization(teamId);
     });
+    return { organization: this.seen(organization), documents: new Prefetched() };
+  }
+
+  /** The organization (if it exists) and the documents `also` guesses, in one read. */
+  private async readWith(
+    teamId: string,
+    also?: (organization: Organization) => string[],
+  ): Promise<{ organization: Organization | undefined; documents: Prefetched }> {
+    const guess = this.lastSeen.get(teamId);
+    const keys = guess && also ? guessKeys(also, guess) : [];
+    const [organization, ...values] = await this.store.getMany<unknown>([
+      documentKeys.organization(teamId),
+      ...keys,
+    ]);
+    const documents = new Prefetched(keys, values);
+    return { organization: organization ? this.seen(organization as Organization) : undefined, documents };
   }
 
   /** The projects of the workspace the user may manage (decide requests, review break-glass), in one read. */
@@ -182,7 +248,8 @@ export class Workspaces {
       entries: [created],
       activity: [],
       pages: { security: 0, activity: 0 },
-      version: 2,
+      largePages: { security: 0, activity: 0 },
+      version: 3,
     };
     // The organization document goes last: until it exists, nothing points at the others.
     await this.store.write({
@@ -266,11 +333,16 @@ export class Workspaces {
   }
 
   /** A project by reference; with `viewer`, only one they may see (else the same answer as a missing one). */
-  async project(organization: Organization, reference: string, viewer?: string): Promise<Project> {
+  async project(
+    organization: Organization,
+    reference: string,
+    viewer?: string,
+    documents = new Prefetched(),
+  ): Promise<Project> {
     const summary =
       viewer === undefined ? this.findProject(organization, reference) : this.lookup(organization, reference);
     if (!summary) throw await this.notVisible(organization, reference, viewer as string);
-    const project = await this.store.get<Project>(documentKeys.project(summary.id));
+    const project = await documents.read<Project>(this.store, documentKeys.project(summary.id));
     if (!project) throw new DomainError('not_found', `Project *${summary.name}* was just deleted.`);
     if (viewer !== undefined && !can(this.context(organization), viewer, 'project.view', project)) {
       throw await this.notVisible(organization, reference, viewer);
@@ -304,7 +376,8 @@ export class Workspaces {
     const log = await this.auditLog(organization);
     const head = stream === 'security' ? log.entries : log.activity;
     const stored = log.pages[stream];
-    const first = firstKeptPage(stream, stored);
+    const large = log.largePages[stream];
+    const first = firstKeptPage(stream, stored, large);
     const storedKey = (n: number) => documentKeys.auditPage(organization.id, stream, n);
     if (projectId !== undefined) {
       const numbers = Array.from({ length: Math.max(0, stored - first + 1) }, (_, i) => stored - i);
@@ -315,19 +388,25 @@ export class Workspaces {
       );
       return slicePage(all.length, page, pageSize, (start, end) => all.slice(start, end));
     }
-    const total = head.length + Math.max(0, stored - first + 1) * AUDIT_PAGE_SIZE;
+    const total = head.length + recordsInPages(first, stored, large);
     const wanted = slicePage(total, page, pageSize, () => []);
     const start = (wanted.page - 1) * pageSize;
     const end = Math.min(total, start + pageSize);
-    // Record i (0 = newest) past the head lies in stored page `stored - floor(j / size)`, j = i - head.
-    const pageOf = (i: number) => stored - Math.floor((i - head.length) / AUDIT_PAGE_SIZE);
-    const numbers = [...new Set(range(Math.max(start, head.length), end).map(pageOf))];
+    // Record i (0 = newest) past the head: the small pages come first (newest), then the large ones.
+    const newerRecords = (stored - large) * AUDIT_PAGE_SIZE;
+    const placeOf = (i: number): [page: number, offset: number] => {
+      const j = i - head.length;
+      if (j < newerRecords) return [stored - Math.floor(j / AUDIT_PAGE_SIZE), j % AUDIT_PAGE_SIZE];
+      const k = j - newerRecords;
+      return [large - Math.floor(k / LARGE_AUDIT_PAGE_SIZE), k % LARGE_AUDIT_PAGE_SIZE];
+    };
+    const numbers = [...new Set(range(Math.max(start, head.length), end).map((i) => placeOf(i)[0]))];
     const docs = numbers.length ? await this.store.getMany<AuditPageDocument>(numbers.map(storedKey)) : [];
     const byNumber = new Map(numbers.map((n, i) => [n, docs[i]?.entries ?? []]));
     const entries: AuditEntry[] = [];
     for (const i of range(start, end)) {
-      const entry =
-        i < head.length ? head[i] : byNumber.get(pageOf(i))?.[(i - head.length) % AUDIT_PAGE_SIZE];
+      const [number, offset] = i < head.length ? [0, i] : placeOf(i);
+      const entry = i < head.length ? head[i] : byNumber.get(number)?.[offset];
       if (entry) entries.push(entry);
     }
     return { ...wanted, entries };
@@ -362,19 +441,78 @@ export class Workspaces {
     });
   }
 
-  /** Runs a change under the workspace lock, on fresh documents, and saves what it touched in one write. */
-  async mutate<T>(teamId: string, work: (tx: Transaction) => Promise<T>): Promise<T> {
-    await this.organization(teamId);
+  /**
+   * Runs a change under the workspace lock, on fresh documents, and saves what it touched in one write.
+   * `also` names the documents the change will read (its project…), read with the organization.
+   */
+  async mutate<T>(
+    teamId: string,
+    work: (tx: Transaction) => Promise<T>,
+    also?: (organization: Organization) => string[],
+  ): Promise<T> {
     return this.store.withLock(documentKeys.organization(teamId), async () => {
-      const organization = await this.store.get<Organization>(documentKeys.organization(teamId));
-      if (!organization) throw new DomainError('not_found', 'This organization no longer exists.');
-      const tx = new Transaction(this, organization);
+      const read = await this.readWith(teamId, also);
+      // The first change of a workspace makes its organization, under the lock it already holds.
+      const organization = read.organization ?? this.seen(await this.createOrganization(teamId));
+      const tx = new Transaction(this, organization, read.documents);
       const result = await work(tx);
       await tx.commit();
       return result;
     });
   }
+
+  /**
+   * For `also`: the document of `reference`'s project in `organization`, as a change of it reads it (with
+   * the audit log it appends to) or as a read of it (`audit: false`).
+   */
+  projectReads(organization: Organization, reference: string, audit = true): string[] {
+    const summary = this.lookup(organization, reference);
+    return [
+      ...(summary ? [documentKeys.project(summary.id)] : []),
+      ...(audit ? [documentKeys.audit(organization.id)] : []),
+    ];
+  }
 }
+
+/** How many teams' organizations are remembered as guesses before the memory starts over. */
+const LAST_SEEN_TEAMS = 1000;
+
+/** The keys `also` names for `organization`, or none when it cannot tell (a name that is not one). */
+function guessKeys(also: (organization: Organization) => string[], organization: Organization): string[] {
+  try {
+    return also(organization);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Documents read ahead with the organization, each handed out once: a second read of the same key goes
+ * to the store, as it would have without them.
+ */
+export class Prefetched {
+  private readonly values = new Map<string, unknown>();
+
+  constructor(keys: string[] = [], values: unknown[] = []) {
+    keys.forEach((key, i) => this.values.set(key, values[i] ?? undefined));
+  }
+
+  /** The document read ahead for `key` (undefined: it does not exist), or `miss` when it was not read. */
+  take<T>(key: string): T | undefined | typeof miss {
+    if (!this.values.has(key)) return miss;
+    const value = this.values.get(key) as T | undefined;
+    this.values.delete(key);
+    return value;
+  }
+
+  /** `key` from what was read ahead, else from `store`. */
+  async read<T>(store: DocumentStore, key: string): Promise<T | undefined> {
+    const value = this.take<T>(key);
+    return value === miss ? store.get<T>(key) : value;
+  }
+}
+
+export const miss: unique symbol = Symbol('not read ahead');
 
 export interface AuditTrailPage {
   entries: AuditEntry[];
@@ -425,6 +563,7 @@ export class Transaction {
   constructor(
     private readonly workspaces: Workspaces,
     readonly organization: Organization,
+    private readonly prefetched = new Prefetched(),
   ) {
     this.context = workspaces.context(organization);
     this.at = workspaces.now().toISOString();
@@ -437,30 +576,34 @@ export class Transaction {
   async project(reference: string, viewer?: string): Promise<Project> {
     const summary = this.workspaces.lookupProject(this.organization, reference, viewer);
     if (!summary) throw await this.workspaces.notVisible(this.organization, reference, viewer as string);
-    const [project, audit] = await this.workspaces.store.getMany<Project | AuditLog>([
-      documentKeys.project(summary.id),
-      documentKeys.audit(this.organization.id),
-    ]);
+    const projectKey = documentKeys.project(summary.id);
+    const auditKey = documentKeys.audit(this.organization.id);
+    let project = this.prefetched.take<Project>(projectKey);
+    let audit = this.auditRead ? undefined : this.prefetched.take<AuditLog>(auditKey);
+    if (project === miss || audit === miss) {
+      const [stored, log] = await this.workspaces.store.getMany<Project | AuditLog>([projectKey, auditKey]);
+      if (project === miss) project = stored as Project | undefined;
+      if (audit === miss) audit = log as AuditLog | undefined;
+    }
     if (!project) throw new DomainError('not_found', `Project *${summary.name}* was just deleted.`);
     if (viewer !== undefined && !can(this.context, viewer, 'project.view', project as Project)) {
       throw await this.workspaces.notVisible(this.organization, reference, viewer);
     }
     if (!this.auditRead) {
-      this.audit = audit as AuditLog | undefined;
+      this.audit = audit;
       this.auditRead = true;
     }
-    return project as Project;
+    return project;
   }
 
   /** The index of a user's keys, loaded once; saved with the change. */
   async userKeys(userId: string): Promise<UserKeyIndex> {
     let index = this.userKeyIndexes.get(userId);
     if (!index) {
-      index = (await this.workspaces.store.get<UserKeyIndex>(
+      index = (await this.prefetched.read<UserKeyIndex>(
+        this.workspaces.store,
         documentKeys.userKeys(this.organization.id, userId),
-      )) ?? {
-        keys: [],
-      };
+      )) ?? { keys: [] };
       this.userKeyIndexes.set(userId, index);
     }
     return index;
@@ -469,7 +612,7 @@ export class Transaction {
   /** Reads a document of this workspace (a request…); `put` saves it with the change. */
   async read<T>(key: string): Promise<T | undefined> {
     if (this.documents.has(key)) return this.documents.get(key) as T;
-    return this.workspaces.store.get<T>(key);
+    return this.prefetched.read<T>(this.workspaces.store, key);
   }
 
   put(key: string, value: unknown): void {
@@ -544,7 +687,9 @@ export class Transaction {
     }
     const deletes: string[] = [];
     if (this.records.length > 0) {
-      if (!this.auditRead) this.audit = await store.get<AuditLog>(documentKeys.audit(this.organization.id));
+      if (!this.auditRead) {
+        this.audit = await this.prefetched.read<AuditLog>(store, documentKeys.audit(this.organization.id));
+      }
       this.auditRead = true;
       const log = currentAuditLog(this.audit);
       const newest = [...this.records].reverse();
@@ -553,8 +698,10 @@ export class Transaction {
         activity: [...newest.filter((e) => streamOf(e.action) === 'activity'), ...log.activity],
       };
       const pages = { ...log.pages };
+      const { largePages } = log;
       for (const stream of AUDIT_STREAMS) {
         const head = heads[stream];
+        const keptBefore = firstKeptPage(stream, pages[stream], largePages[stream]);
         // A full head moves its oldest records to a new page, written before the head that no longer holds them.
         while (head.length > AUDIT_PAGE_SIZE) {
           pages[stream] += 1;
@@ -563,13 +710,20 @@ export class Transaction {
             key: documentKeys.auditPage(this.organization.id, stream, pages[stream]),
             value: page,
           });
-          const dropped = pages[stream] - ACTIVITY_PAGES_KEPT;
-          if (stream === 'activity' && dropped >= 1) {
-            deletes.push(documentKeys.auditPage(this.organization.id, stream, dropped));
-          }
+        }
+        // Activity pages no longer kept go, after the head stops counting them.
+        const keptAfter = firstKeptPage(stream, pages[stream], largePages[stream]);
+        for (let dropped = keptBefore; dropped < keptAfter; dropped += 1) {
+          deletes.push(documentKeys.auditPage(this.organization.id, stream, dropped));
         }
       }
-      const next: AuditLog = { entries: heads.security, activity: heads.activity, pages, version: 2 };
+      const next: AuditLog = {
+        entries: heads.security,
+        activity: heads.activity,
+        pages,
+        largePages,
+        version: 3,
+      };
       this.audit = next;
       sets.push({ key: documentKeys.audit(this.organization.id), value: next });
     }

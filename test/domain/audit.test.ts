@@ -2,9 +2,10 @@ import type { Domain } from '../../src/domain';
 import type { AuditEntry, AuditLog } from '../../src/domain/model';
 import { AUDIT_PAGE_SHOWN } from '../../src/domain/organizations';
 import {
-  ACTIVITY_PAGES_KEPT,
+  ACTIVITY_RECORDS_KEPT,
   AUDIT_PAGE_SIZE,
   documentKeys,
+  LARGE_AUDIT_PAGE_SIZE,
   type AuditStream,
 } from '../../src/domain/workspaces';
 import type { KeyvDocumentStore } from '../../src/store/keyvStore';
@@ -106,11 +107,11 @@ test('asking for a page past the last says how many there are', async () => {
 
 test('the activity stream keeps its latest pages; security records stay whatever the noise', async () => {
   await domain.projects.grant(owner, 'web', 'UBOB', 'admin');
-  const count = (ACTIVITY_PAGES_KEPT + 2) * AUDIT_PAGE_SIZE;
+  const count = ACTIVITY_RECORDS_KEPT + 2 * AUDIT_PAGE_SIZE + 10;
   await recordMany(count, 'instance.registered', 2000);
   const activity = await domain.organizations.audit(owner, undefined, { stream: 'activity' });
-  expect(activity.total).toBeLessThanOrEqual((ACTIVITY_PAGES_KEPT + 1) * AUDIT_PAGE_SIZE);
-  expect(activity.total).toBeGreaterThanOrEqual(ACTIVITY_PAGES_KEPT * AUDIT_PAGE_SIZE);
+  expect(activity.total).toBeLessThanOrEqual(ACTIVITY_RECORDS_KEPT + AUDIT_PAGE_SIZE);
+  expect(activity.total).toBeGreaterThanOrEqual(ACTIVITY_RECORDS_KEPT);
   expect(activity.entries[0]?.target).toBe(`vm-${count - 1}`);
   const organization = await domain.workspaces.organization(owner.teamId);
   expect(await store.get(documentKeys.auditPage(organization.id, 'activity', 1))).toBeUndefined();
@@ -137,4 +138,57 @@ test('a log written before streams existed is split by kind on its next change, 
   expect((await everything('activity')).map((e) => e.target)).toEqual(
     legacy.filter((e) => e.action === 'instance.registered').map((e) => e.target),
   );
+});
+
+test('a log whose pages hold 200 records each (written before pages got smaller) reads on, in order, as it grows', async () => {
+  const organization = await domain.workspaces.organization(owner.teamId);
+  const at = (n: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, n)).toISOString();
+  const record = (n: number, action = 'role.granted'): AuditEntry => ({
+    at: at(n),
+    actor: OWNER,
+    action,
+    target: `old-${n}`,
+    outcome: 'done',
+  });
+  // Two full pages of 200 (records 0–399) and a head of 150 (400–549), newest first, as version 2 wrote them.
+  const newestFirst = (from: number, to: number) =>
+    Array.from({ length: to - from }, (_, i) => record(to - 1 - i));
+  await store.write({
+    set: [
+      {
+        key: documentKeys.auditPage(organization.id, 'security', 1),
+        value: { entries: newestFirst(0, 200) },
+      },
+      {
+        key: documentKeys.auditPage(organization.id, 'security', 2),
+        value: { entries: newestFirst(200, 400) },
+      },
+      {
+        key: documentKeys.audit(organization.id),
+        value: {
+          entries: newestFirst(400, 550),
+          activity: [],
+          pages: { security: 2, activity: 0 },
+          version: 2,
+        },
+      },
+    ],
+  });
+  const before = await everything('security');
+  expect(before.map((e) => e.target)).toEqual(newestFirst(0, 550).map((e) => e.target));
+  await domain.projects.grant(owner, 'web', 'UBOB', 'admin');
+  const log = (await store.get<AuditLog>(documentKeys.audit(organization.id)))!;
+  // The old head went into small pages in that change; the large pages stay as they were.
+  expect(log.entries.length).toBeLessThanOrEqual(AUDIT_PAGE_SIZE);
+  expect(log.largePages?.security).toBe(2);
+  expect(LARGE_AUDIT_PAGE_SIZE).toBeGreaterThan(AUDIT_PAGE_SIZE);
+  await recordMany(300, 'role.granted');
+  const after = await everything('security');
+  expect(after.map((e) => e.target)).toEqual([
+    ...Array.from({ length: 300 }, (_, i) => `vm-${299 - i}`),
+    '<@UBOB>',
+    ...newestFirst(0, 550).map((e) => e.target),
+  ]);
+  // A project's own view reads across both sizes of page.
+  expect((await everything('security', 'web')).length).toBe(301);
 });

@@ -90,8 +90,9 @@ export function renderDeleteProjectModal(project: Project, channelId?: string): 
     { projectId: project.id, ...(channelId ? { channelId } : {}) },
     [
       section(
-        `:warning: This deletes project *${escapeText(project.name)}* (${code(project.id)}) and its history of ` +
-          `${plural(project.activity.length, 'change')}. It cannot be undone.`,
+        `:warning: This deletes project *${escapeText(project.name)}* (${code(project.id)}), its ` +
+          `${plural(project.keys.length, 'key')} and ${plural(project.resources.length, 'resource')}. ` +
+          "It cannot be undone; its records stay in the organization's audit log.",
       ),
       textInput(FIELD.confirmation, 'Type the project name to confirm', {
         placeholder: clip(project.name, 150),
