@@ -226,11 +226,12 @@ export class RedisLocks {
       return await this.held.run([...this.heldLocks(), { key, token, offsetMs }], fn);
     } finally {
       if (this.holding.get(key) === token) this.holding.delete(key);
-      this.unreleased.set(key, token);
       // Sent, not waited for: the answer to the holder's caller does not wait a round trip for it. This
-      // process's next commands go out behind it on the same connection, and a release that fails is
-      // sent again (see `releaseLeftovers`).
-      void withDeadline(release(), this.timeoutMs, 'releasing a lock').catch(() => undefined);
+      // process's next commands go out behind it on the same connection, and a release that fails or
+      // goes unanswered is sent again (see `releaseLeftovers`).
+      void withDeadline(release(), this.timeoutMs, 'releasing a lock').catch(() => {
+        this.unreleased.set(key, token);
+      });
     }
   }
 }
