@@ -1,33 +1,63 @@
 /**
- * How long commands take through the real app as an organization grows, next to a bare Bolt app:
+ * How long commands take through Keyhouse as an organization grows, next to a bare Bolt app:
  * `npm run bench`.
  *
- * Sends signed `/sshkey list` and `/sshkey add` commands for a 10-key project (each added key is
- * removed again, untimed, so the project keeps its size) and times each until its reply reaches the (local, recording) Slack stand-in, in an empty organization and in one of 100
- * projects and 10,000 keys, on the embedded store and on Redis. A bare Bolt app (the same HTTPReceiver,
- * the same signing secret, no store) answers the same commands with the reply Keyhouse gave, acked and
- * sent to the response URL the same way; the two take turns. Prints p50 and p99 and the ratios against
- * the goal (p50 ≤ 1.3×, p99 ≤ 1.5×); asserts nothing but the answers.
+ * Keyhouse runs as `npm start` runs it: the compiled app (dist/, built first if stale) in a process of
+ * its own. The bare Bolt app (bench/bareBolt.ts: the same HTTPReceiver and signing secret, no store) runs
+ * in another. This process plays Slack: the recording Slack stand-in, and a person sending signed
+ * `/sshkey list` and `/sshkey add` commands for a 10-key project (each added key is removed again by
+ * command, untimed, so the project keeps its size). Each command is timed until its reply reaches the
+ * stand-in, in an empty organization and in one of 100 projects and 10,000 keys, on the embedded store and
+ * on Redis. The bare app answers with the reply Keyhouse gave, acked and then sent to the response URL,
+ * as Keyhouse answers; the two take turns. Prints p50 and p99 and the ratios against the goal (p50 ≤ 1.3×,
+ * p99 ≤ 1.5×); asserts nothing but the answers.
  */
-import { createServer, type Server } from 'node:http';
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
-import type { FakeSlack } from '../test/helpers/fakeSlack';
-import { startHarness, OWNER_ID, type Harness } from '../test/helpers/harness';
+import { createDomain } from '../src/domain';
+import { createDocumentStore } from '../src/store/keyvStore';
+import { REDIS_URL, tempDir, uniqueNamespace } from '../test/helpers/env';
+import { FakeSlack } from '../test/helpers/fakeSlack';
+import { OWNER_ID } from '../test/helpers/harness';
 import { seedProjects, seedSmallProject } from '../test/helpers/seed';
 import { quickEd25519Line } from '../test/helpers/sshKeygen';
-import { SIGNING_SECRET, SlackUser } from '../test/helpers/slackUser';
+import { SIGNING_SECRET, SlackUser, visibleText } from '../test/helpers/slackUser';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 300);
 /** Keyhouse and the bare app take turns this many times, so a busy machine slows both alike. */
 const TURNS = 3;
+/** Commands each side answers, untimed, before timing starts. */
+const WARM_UP = Number(process.env.BENCH_WARM_UP ?? 200);
 const owner = { teamId: 'T0001', userId: OWNER_ID };
+const root = join(__dirname, '..');
 
-async function seed(harness: Harness, projects: number, keysEach: number): Promise<void> {
-  const { domain } = harness.apps[0]!.keyhouse;
-  await seedProjects(domain, owner, projects, keysEach);
-  await seedSmallProject(domain, owner);
+type Backend = 'embedded' | 'redis';
+
+interface Place {
+  backend: Backend;
+  dataDir: string;
+  namespace: string;
+}
+
+/** Grows the organization before Keyhouse starts on it (the embedded store is one process's at a time). */
+async function seed(place: Place, projects: number, keysEach: number): Promise<void> {
+  const store = createDocumentStore({
+    dataDir: place.dataDir,
+    namespace: place.namespace,
+    ...(place.backend === 'redis' ? { redisUrl: REDIS_URL } : {}),
+  });
+  await store.open();
+  try {
+    const domain = createDomain(store, { configuredOwners: [OWNER_ID] });
+    await seedProjects(domain, owner, projects, keysEach);
+    await seedSmallProject(domain, owner);
+    await domain.workspaces.settled();
+  } finally {
+    await store.close();
+  }
 }
 
 function percentile(values: number[], p: number): number {
@@ -35,24 +65,83 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-/** A Bolt app that does nothing but answer every command with `reply`, as Keyhouse answers. */
-async function bareBolt(slack: FakeSlack, reply: () => Record<string, unknown>) {
-  const receiver = new HTTPReceiver({ signingSecret: SIGNING_SECRET });
-  const app = new App({
-    authorize: () => Promise.resolve({ botToken: 'xoxb-test' }),
-    receiver,
-    clientOptions: { slackApiUrl: slack.apiUrl },
-    logLevel: LogLevel.ERROR,
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
   });
-  app.command(/.*/, async ({ ack, respond }) => {
-    await ack();
-    await respond(reply() as Parameters<typeof respond>[0]);
+
+const stopped = (child: ChildProcess): Promise<void> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
   });
-  const server: Server = createServer(receiver.requestListener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+
+/** Keyhouse as `npm start` runs it, on `place`; resolves once it answers /readyz. */
+async function startKeyhouse(slack: FakeSlack, place: Place) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      PORT: String(port),
+      DATA_DIR: place.dataDir,
+      STORE_NAMESPACE: place.namespace,
+      ORG_OWNERS: OWNER_ID,
+      LOG_LEVEL: 'error',
+      ...(place.backend === 'redis' ? { REDIS_URL } : {}),
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let waited = 0; ; waited += 50) {
+    if (child.exitCode !== null) throw new Error(`Keyhouse stopped at start (exit ${child.exitCode})`);
+    const ready = await fetch(`${url}/readyz`).then(
+      (answer) => answer.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (waited > 20_000) throw new Error('Keyhouse did not become ready within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: () => new Promise((resolve) => server.close(resolve)),
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await stopped(child);
+    },
+  };
+}
+
+/** The bare Bolt app in its own process; `answerWith` sets the reply it gives. */
+async function startBare(slack: FakeSlack) {
+  const child = fork(join(__dirname, 'bareBolt.ts'), [], {
+    cwd: root,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { PATH: process.env.PATH, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl },
+  });
+  const next = <T>() =>
+    new Promise<T>((resolve) => child.once('message', (message) => resolve(message as T)));
+  const { port } = await next<{ port: number }>();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    answerWith: async (reply: Record<string, unknown>) => {
+      const set = next<unknown>();
+      child.send({ reply });
+      await set;
+    },
+    stop: async () => {
+      child.disconnect();
+      await stopped(child);
+    },
   };
 }
 
@@ -61,37 +150,49 @@ interface Timing {
   bare: number[];
 }
 
-/** Runs `text()` as a command on Keyhouse and on the bare app, in turns; the bare app replays Keyhouse's reply. */
-async function time(harness: Harness, text: () => string, undo?: () => Promise<unknown>): Promise<Timing> {
-  let last: Record<string, unknown> = {};
-  const bare = await bareBolt(harness.slack, () => last);
+/**
+ * Runs `text()` as a command on Keyhouse and on the bare app, in turns; the bare app answers with
+ * Keyhouse's last reply. `check` says what is wrong with a reply of Keyhouse's, if anything; `undo`
+ * (untimed) keeps the project at its size.
+ */
+async function time(
+  slack: FakeSlack,
+  keyhouse: { url: string },
+  bare: Awaited<ReturnType<typeof startBare>>,
+  text: () => string,
+  check: (reply: string) => string | undefined,
+  undo?: () => Promise<unknown>,
+): Promise<Timing> {
   const users = {
-    keyhouse: harness.user(OWNER_ID),
-    bare: new SlackUser(bare.url, harness.slack, OWNER_ID),
+    keyhouse: new SlackUser(keyhouse.url, slack, OWNER_ID),
+    bare: new SlackUser(bare.url, slack, OWNER_ID),
   };
   const samples: Timing = { keyhouse: [], bare: [] };
-  try {
-    const run = async (who: 'keyhouse' | 'bare', rounds: number) => {
-      for (let i = 0; i < rounds; i += 1) {
-        const start = performance.now();
-        const reply = await users[who].command('/sshkey', text());
-        samples[who].push(performance.now() - start);
-        if (who === 'keyhouse') {
-          last = reply.body;
-          await undo?.(); // untimed: the project stays at its size
-        }
+  let last: Record<string, unknown> | undefined;
+  const run = async (who: 'keyhouse' | 'bare', rounds: number) => {
+    if (who === 'bare' && last) await bare.answerWith(last);
+    for (let i = 0; i < rounds; i += 1) {
+      const command = text();
+      const start = performance.now();
+      const reply = await users[who].command('/sshkey', command);
+      samples[who].push(performance.now() - start);
+      if (who === 'keyhouse') {
+        const wrong = check(visibleText(reply.body));
+        if (wrong)
+          throw new Error(`Keyhouse answered \`/sshkey ${command.slice(0, 40)}…\` wrongly: ${wrong}`);
+        last = reply.body;
+        await undo?.();
       }
-    };
-    await run('keyhouse', 10); // warm both, and have a reply to replay
-    await run('bare', 10);
-    samples.keyhouse = [];
-    samples.bare = [];
-    for (let turn = 0; turn < TURNS; turn += 1) {
-      await run('keyhouse', Math.ceil(ROUNDS / TURNS));
-      await run('bare', Math.ceil(ROUNDS / TURNS));
     }
-  } finally {
-    await bare.stop();
+  };
+  // Warm both (each process compiles its hot paths as it goes), and have a reply to replay.
+  await run('keyhouse', WARM_UP);
+  await run('bare', WARM_UP);
+  samples.keyhouse = [];
+  samples.bare = [];
+  for (let turn = 0; turn < TURNS; turn += 1) {
+    await run('keyhouse', Math.ceil(ROUNDS / TURNS));
+    await run('bare', Math.ceil(ROUNDS / TURNS));
   }
   return samples;
 }
@@ -110,33 +211,51 @@ function row(backend: string, label: string, command: string, timing: Timing): s
 }
 
 async function main(): Promise<void> {
+  // Keyhouse runs compiled, as `npm start` runs it: build first if src/ changed.
+  execFileSync(process.execPath, ['scripts/build.cjs', '--if-stale'], { cwd: root, stdio: 'inherit' });
   const rows: string[] = [];
-  const backends = (process.env.BENCH_STORES ?? 'embedded,redis').split(',') as ('embedded' | 'redis')[];
-  for (const backend of backends) {
-    for (const [label, projects, keysEach] of [
-      ['empty org', 0, 0],
-      ['100 projects, 10,000 keys', 100, 100],
-    ] as const) {
-      const harness = await startHarness({ backend });
-      try {
-        await seed(harness, projects, keysEach);
-        rows.push(row(backend, label, 'list', await time(harness, () => 'list small')));
-        let n = 0;
-        const { domain } = harness.apps[0]!.keyhouse;
-        const add = await time(
-          harness,
-          () => `add small ${quickEd25519Line(`bench-${(n += 1)}`)}`,
-          () => domain.keys.change(owner, 'small', `bench-${n}`, 'remove'),
-        );
-        rows.push(row(backend, label, 'add', add));
-      } finally {
-        await harness.stop();
+  const backends = (process.env.BENCH_STORES ?? 'embedded,redis').split(',') as Backend[];
+  const slack = new FakeSlack();
+  await slack.start();
+  const bare = await startBare(slack);
+  try {
+    for (const backend of backends) {
+      for (const [label, projects, keysEach] of [
+        ['empty org', 0, 0],
+        ['100 projects, 10,000 keys', 100, 100],
+      ] as const) {
+        const place: Place = { backend, dataDir: tempDir(), namespace: uniqueNamespace() };
+        await seed(place, projects, keysEach);
+        const keyhouse = await startKeyhouse(slack, place);
+        try {
+          const listed = (reply: string) => (/small-9/.test(reply) ? undefined : reply.slice(0, 200));
+          rows.push(
+            row(backend, label, 'list', await time(slack, keyhouse, bare, () => 'list small', listed)),
+          );
+          const person = new SlackUser(keyhouse.url, slack, OWNER_ID);
+          let n = 0;
+          const add = await time(
+            slack,
+            keyhouse,
+            bare,
+            () => `add small ${quickEd25519Line(`bench-${(n += 1)}`)}`,
+            (reply) => (reply.includes(`bench-${n}`) ? undefined : reply.slice(0, 200)),
+            () => person.command('/sshkey', `remove small bench-${n}`),
+          );
+          rows.push(row(backend, label, 'add', add));
+        } finally {
+          await keyhouse.stop();
+        }
       }
     }
+  } finally {
+    await bare.stop();
+    await slack.settle();
+    await slack.stop();
   }
   console.log(
-    `Milliseconds from signed request to reply on a 10-key project, ${ROUNDS} commands each, next to a bare ` +
-      `Bolt app answering the same reply (in ${TURNS} turns each).\nGoal: Keyhouse p50 ≤ 1.3× and p99 ≤ 1.5× the bare app's.\n`,
+    `Milliseconds from signed request to reply on a 10-key project, ${ROUNDS} commands each, Keyhouse as npm start ` +
+      `runs it next to a bare Bolt app answering the same reply, each in its own process (in ${TURNS} turns each).\nGoal: Keyhouse p50 ≤ 1.3× and p99 ≤ 1.5× the bare app's.\n`,
   );
   console.log(
     '| store    | organization               | cmd  | Keyhouse p50 / p99 | bare p50 / p99 | p50 × | p99 × | goal   |',
