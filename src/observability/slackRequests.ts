@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
-import { ACTION, CALLBACK, COMMAND_NAMES, FIELD } from '../slack/ids';
+import { ACTION, ACTION_PREFIXES, CALLBACK, COMMAND_NAMES, FIELD } from '../slack/ids';
 import type { KeyhouseLogger } from './logger';
 import type { Metrics } from './metrics';
 import { type RequestScope, requestScope } from './requestScope';
@@ -15,15 +15,15 @@ const COMMANDS: ReadonlySet<string> = new Set<string>(COMMAND_NAMES);
 /** The events Keyhouse subscribes to (manifest.yml's bot_events): any other type is counted as `other`. */
 export const SUBSCRIBED_EVENTS: ReadonlySet<string> = new Set(['app_home_opened']);
 
-/** An action or callback ID as a bounded kind: itself when it is ours, the ID it extends (`list_page_next`), else `other`. */
+/**
+ * An action or callback ID as a bounded kind: itself when it is one of ours, the prefix it extends
+ * (`list_page_next` is `list_page`), else `other`: an ID no listener takes (`request_approve_x`) is
+ * answered at once rather than left to Bolt's 3 s timeout.
+ */
 function idKind(id: unknown): string {
   if (typeof id !== 'string') return 'other';
   if (KNOWN_IDS.has(id)) return id;
-  for (let at = id.lastIndexOf('_'); at > 0; at = id.lastIndexOf('_', at - 1)) {
-    const prefix = id.slice(0, at);
-    if (KNOWN_IDS.has(prefix)) return prefix;
-  }
-  return 'other';
+  return ACTION_PREFIXES.find((prefix) => id.startsWith(`${prefix}_`)) ?? 'other';
 }
 
 interface Described {

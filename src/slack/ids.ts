@@ -26,6 +26,12 @@ export const ACTION = {
   keyExtend: 'key_extend',
 } as const;
 
+/**
+ * The action IDs listened to as prefixes (`home_tab_keys`, `list_page_next`…); every other ID is listened
+ * to exactly, so an ID that only starts with one of those has no listener.
+ */
+export const ACTION_PREFIXES: readonly string[] = [ACTION.homeTab, ACTION.listPage, ACTION.homePage];
+
 export const CALLBACK = {
   deleteProject: 'project_delete',
   createProject: 'project_create',
