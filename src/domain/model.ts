@@ -31,6 +31,13 @@ export interface Organization {
   owners: string[];
   settings: OrganizationSettings;
   projects: ProjectSummary[];
+  /**
+   * How many of the oldest pages of each audit stream hold LARGE_AUDIT_PAGE_SIZE records (written before
+   * pages held AUDIT_PAGE_SIZE); absent, all of the log's pages do. Kept here, not in the log, because a
+   * replica of an earlier version rewrites the log without fields it does not know, but writes back the
+   * organization it read, so the count survives a rolling upgrade.
+   */
+  largeAuditPages?: { security: number; activity: number };
   createdAt: string;
   updatedAt: string;
 }
@@ -279,12 +286,7 @@ export interface AuditLog {
   activity?: AuditEntry[];
   /** Full pages written so far, per stream. */
   pages?: { security: number; activity: number };
-  /**
-   * How many of the oldest pages hold LARGE_AUDIT_PAGE_SIZE records (written before pages got smaller);
-   * the others hold AUDIT_PAGE_SIZE. Version 2 logs have only large pages.
-   */
-  largePages?: { security: number; activity: number };
-  version?: 2 | 3;
+  version?: 2;
 }
 
 /** One full page of an audit stream, most recent first. */

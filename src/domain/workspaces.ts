@@ -48,19 +48,14 @@ const ACTIVITY_ACTIONS = new Set(['instance.registered', 'instance.moved', 'key.
 export const streamOf = (action: string): AuditStream =>
   ACTIVITY_ACTIONS.has(action) ? 'activity' : 'security';
 
-/**
- * An audit log in its current shape. A log written before streams existed is split by action; one
- * written before pages were smaller (version 2) keeps its pages, which are all large.
- */
+/** An audit log in its current shape; a log written before streams existed is split by action. */
 export function currentAuditLog(log: AuditLog | undefined): Required<AuditLog> {
-  if (log?.version === 3 || log?.version === 2) {
-    const pages = log.pages ?? { security: 0, activity: 0 };
+  if (log?.version === 2) {
     return {
       entries: log.entries,
       activity: log.activity ?? [],
-      pages,
-      largePages: log.version === 3 ? (log.largePages ?? { security: 0, activity: 0 }) : { ...pages },
-      version: 3,
+      pages: log.pages ?? { security: 0, activity: 0 },
+      version: 2,
     };
   }
   const entries = log?.entries ?? [];
@@ -68,10 +63,13 @@ export function currentAuditLog(log: AuditLog | undefined): Required<AuditLog> {
     entries: entries.filter((e) => streamOf(e.action) === 'security'),
     activity: entries.filter((e) => streamOf(e.action) === 'activity'),
     pages: { security: 0, activity: 0 },
-    largePages: { security: 0, activity: 0 },
-    version: 3,
+    version: 2,
   };
 }
+
+/** How many of the oldest pages of each stream are large: all of them until this version first records. */
+const largePagesOf = (organization: Organization, log: Required<AuditLog>) =>
+  organization.largeAuditPages ?? log.pages;
 
 /** Records in stored pages `from` to `to`, of which pages 1 to `large` are large. */
 const recordsInPages = (from: number, to: number, large: number): number =>
@@ -240,6 +238,7 @@ export class Workspaces {
       owners: [],
       settings: { defaultRole: 'viewer', projectCreators: 'owners' },
       projects: [summarize(project)],
+      largeAuditPages: { security: 0, activity: 0 },
       createdAt: at,
       updatedAt: at,
     };
@@ -248,8 +247,7 @@ export class Workspaces {
       entries: [created],
       activity: [],
       pages: { security: 0, activity: 0 },
-      largePages: { security: 0, activity: 0 },
-      version: 3,
+      version: 2,
     };
     // The organization document goes last: until it exists, nothing points at the others.
     await this.store.write({
@@ -376,7 +374,7 @@ export class Workspaces {
     const log = await this.auditLog(organization);
     const head = stream === 'security' ? log.entries : log.activity;
     const stored = log.pages[stream];
-    const large = log.largePages[stream];
+    const large = largePagesOf(organization, log)[stream];
     const first = firstKeptPage(stream, stored, large);
     const storedKey = (n: number) => documentKeys.auditPage(organization.id, stream, n);
     if (projectId !== undefined) {
@@ -698,7 +696,12 @@ export class Transaction {
         activity: [...newest.filter((e) => streamOf(e.action) === 'activity'), ...log.activity],
       };
       const pages = { ...log.pages };
-      const { largePages } = log;
+      // The pages written so far are large ones: from now on this log's new pages are small.
+      if (!this.organization.largeAuditPages) {
+        this.organization.largeAuditPages = { ...log.pages };
+        this.organizationChanged = true;
+      }
+      const largePages = this.organization.largeAuditPages;
       for (const stream of AUDIT_STREAMS) {
         const head = heads[stream];
         const keptBefore = firstKeptPage(stream, pages[stream], largePages[stream]);
@@ -717,13 +720,7 @@ export class Transaction {
           deletes.push(documentKeys.auditPage(this.organization.id, stream, dropped));
         }
       }
-      const next: AuditLog = {
-        entries: heads.security,
-        activity: heads.activity,
-        pages,
-        largePages,
-        version: 3,
-      };
+      const next: AuditLog = { entries: heads.security, activity: heads.activity, pages, version: 2 };
       this.audit = next;
       sets.push({ key: documentKeys.audit(this.organization.id), value: next });
     }

@@ -150,11 +150,15 @@ test('a log whose pages hold 200 records each (written before pages got smaller)
     target: `old-${n}`,
     outcome: 'done',
   });
-  // Two full pages of 200 (records 0–399) and a head of 150 (400–549), newest first, as version 2 wrote them.
+  // Two full pages of 200 (records 0–399) and a head of 150 (400–549), newest first, and the organization,
+  // as the earlier version wrote them.
+  const { largeAuditPages, ...earlier } = organization;
+  expect(largeAuditPages).toEqual({ security: 0, activity: 0 }); // a new organization's pages are all small
   const newestFirst = (from: number, to: number) =>
     Array.from({ length: to - from }, (_, i) => record(to - 1 - i));
   await store.write({
     set: [
+      { key: documentKeys.organization(owner.teamId), value: earlier },
       {
         key: documentKeys.auditPage(organization.id, 'security', 1),
         value: { entries: newestFirst(0, 200) },
@@ -178,13 +182,32 @@ test('a log whose pages hold 200 records each (written before pages got smaller)
   expect(before.map((e) => e.target)).toEqual(newestFirst(0, 550).map((e) => e.target));
   await domain.projects.grant(owner, 'web', 'UBOB', 'admin');
   const log = (await store.get<AuditLog>(documentKeys.audit(organization.id)))!;
-  // The old head went into small pages in that change; the large pages stay as they were.
+  // The old head went into small pages in that change; the large pages stay as they were, and the
+  // organization says how many there are.
   expect(log.entries.length).toBeLessThanOrEqual(AUDIT_PAGE_SIZE);
-  expect(log.largePages?.security).toBe(2);
+  expect(log.version).toBe(2);
+  expect((await domain.workspaces.organization(owner.teamId)).largeAuditPages?.security).toBe(2);
   expect(LARGE_AUDIT_PAGE_SIZE).toBeGreaterThan(AUDIT_PAGE_SIZE);
   await recordMany(300, 'role.granted');
+  // A replica of the earlier version, during a rolling upgrade, records a change as it did: the head
+  // rewritten with its own fields only, the organization written back as read.
+  const current = (await store.get<AuditLog>(documentKeys.audit(organization.id)))!;
+  await store.write({
+    set: [
+      {
+        key: documentKeys.audit(organization.id),
+        value: {
+          entries: [record(999), ...current.entries],
+          activity: current.activity,
+          pages: current.pages,
+          version: 2,
+        },
+      },
+    ],
+  });
   const after = await everything('security');
   expect(after.map((e) => e.target)).toEqual([
+    'old-999',
     ...Array.from({ length: 300 }, (_, i) => `vm-${299 - i}`),
     '<@UBOB>',
     ...newestFirst(0, 550).map((e) => e.target),
