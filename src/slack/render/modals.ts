@@ -12,7 +12,7 @@ import {
 } from '../../domain/keyPolicy';
 import { CALLBACK, FIELD } from '../ids';
 import { clip, LIMITS } from './limits';
-import { code, escapeText, plural, section, user, when } from './format';
+import { code, escapeText, section, user, when } from './format';
 
 /** What a modal carries to its submission handler. */
 export interface ModalMetadata {
@@ -90,9 +90,8 @@ export function renderDeleteProjectModal(project: Project, channelId?: string): 
     { projectId: project.id, ...(channelId ? { channelId } : {}) },
     [
       section(
-        `:warning: This deletes project *${escapeText(project.name)}* (${code(project.id)}), its ` +
-          `${plural(project.keys.length, 'key')} and ${plural(project.resources.length, 'resource')}. ` +
-          "It cannot be undone; its records stay in the organization's audit log.",
+        `:warning: This deletes project *${escapeText(project.name)}* (${code(project.id)}). It cannot be ` +
+          "undone; its records stay in the organization's audit log.",
       ),
       textInput(FIELD.confirmation, 'Type the project name to confirm', {
         placeholder: clip(project.name, 150),
