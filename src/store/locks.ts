@@ -126,9 +126,15 @@ export class RedisLocks {
    * nothing (it answers "busy").
    */
   async releaseAll(): Promise<void> {
+    // Releases still on their way finish first (one may be sent again after a NOSCRIPT); any that failed
+    // is among the leftovers then.
+    await Promise.all([...this.releasing]);
     for (const [key, token] of this.holding) this.unreleased.set(key, token);
     await this.releaseLeftovers();
   }
+
+  /** Releases sent and not yet answered. */
+  private readonly releasing = new Set<Promise<void>>();
 
   /** Releases made within the last lease, by token: a master that took over may never have had them. */
   private readonly released = new Map<string, { key: string; at: number }>();
@@ -229,9 +235,11 @@ export class RedisLocks {
       // Sent, not waited for: the answer to the holder's caller does not wait a round trip for it. This
       // process's next commands go out behind it on the same connection, and a release that fails or
       // goes unanswered is sent again (see `releaseLeftovers`).
-      void withDeadline(release(), this.timeoutMs, 'releasing a lock').catch(() => {
+      const sent = withDeadline(release(), this.timeoutMs, 'releasing a lock').catch(() => {
         this.unreleased.set(key, token);
       });
+      this.releasing.add(sent);
+      void sent.finally(() => this.releasing.delete(sent));
     }
   }
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { symlinkSync } from 'node:fs';
 import { isDomainError } from '../../src/domain/errors';
 import { createDocumentStore } from '../../src/store/keyvStore';
@@ -91,4 +92,18 @@ test('two embedded stores opened on one directory by different paths share one l
     await first.close();
     await second.close();
   }
+});
+
+test('a lock released just before the store closes is free afterwards, even when Redis had forgotten its scripts', async () => {
+  const namespace = uniqueNamespace();
+  const store = createDocumentStore({ dataDir: tempDir(), namespace, redisUrl: REDIS_URL });
+  const redis = (...args: string[]) =>
+    spawnSync('redis-cli', ['-u', REDIS_URL, ...args], { encoding: 'utf8' }).stdout.trim();
+  // Redis forgets its scripts (a restart, a failover) while the lock is held: the release is answered
+  // NOSCRIPT and sent again as text, after the caller already has its answer.
+  await store.withLock('org:T1', async () => {
+    redis('SCRIPT', 'FLUSH');
+  });
+  await store.close();
+  expect(redis('EXISTS', `${namespace}:lock:org:T1`)).toBe('0');
 });
