@@ -48,8 +48,20 @@ const ACTIVITY_ACTIONS = new Set(['instance.registered', 'instance.moved', 'key.
 export const streamOf = (action: string): AuditStream =>
   ACTIVITY_ACTIONS.has(action) ? 'activity' : 'security';
 
-/** An audit log in its current shape; a log written before streams existed is split by action. */
+/**
+ * An audit log in its current shape; a log written before streams existed (no version) is split by
+ * action. One of a later version (written by a newer Keyhouse, before a rollback) is refused rather than
+ * read as an old one and rewritten.
+ */
 export function currentAuditLog(log: AuditLog | undefined): Required<AuditLog> {
+  const version: unknown = log?.version;
+  if (version !== undefined && version !== 2) {
+    throw new DomainError(
+      'conflict',
+      "This workspace's audit log was written by a newer version of Keyhouse, so nothing was read or changed. " +
+        'Run that version (or a later one) on every replica.',
+    );
+  }
   if (log?.version === 2) {
     return {
       entries: log.entries,

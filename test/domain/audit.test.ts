@@ -215,3 +215,14 @@ test('a log whose pages hold 200 records each (written before pages got smaller)
   // A project's own view reads across both sizes of page.
   expect((await everything('security', 'web')).length).toBe(301);
 });
+
+test('a log of a later version (written by a newer Keyhouse before a rollback) is refused, not rewritten', async () => {
+  const organization = await domain.workspaces.organization(owner.teamId);
+  const later = { entries: [], activity: [], pages: { security: 7, activity: 0 }, version: 3 };
+  await store.write({ set: [{ key: documentKeys.audit(organization.id), value: later }] });
+  const refused = await refusal(domain.projects.grant(owner, 'web', 'UBOB', 'admin'));
+  expect(refused.message).toMatch(/written by a newer version of Keyhouse, so nothing was read or changed/);
+  expect((await refusal(domain.organizations.audit(owner))).code).toBe('conflict');
+  expect(await store.get(documentKeys.audit(organization.id))).toEqual(later);
+  expect((await domain.projects.members(owner, 'web')).project.members.UBOB).toBeUndefined();
+});
