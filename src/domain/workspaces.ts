@@ -169,16 +169,20 @@ export class Workspaces {
   }
 
   /**
-   * The last organization this process read of each team: only a guess at which documents a command
-   * will read (see `organizationWith`), never an answer. An organization's ID and its projects' IDs never
-   * change, so a guess from an older copy is right unless a project was added, renamed or removed since.
+   * Of the last organization this process read of each team, its ID and its projects' names and IDs:
+   * only a guess at which documents a command will read (see `organizationWith`), never an answer. These
+   * IDs never change, so a guess from an older copy is right unless a project was renamed or removed since.
    */
-  private readonly lastSeen = new Map<string, Organization>();
+  private readonly lastSeen = new Map<string, OrganizationOutline>();
 
+  /** Remembers what a guess needs of `organization` (its ID and its projects' names and IDs). */
   private seen(organization: Organization): Organization {
     if (this.lastSeen.size >= LAST_SEEN_TEAMS && !this.lastSeen.has(organization.teamId))
       this.lastSeen.clear();
-    this.lastSeen.set(organization.teamId, organization);
+    this.lastSeen.set(organization.teamId, {
+      id: organization.id,
+      projects: organization.projects.map(({ id, name }) => ({ id, name })),
+    });
     return organization;
   }
 
@@ -190,7 +194,7 @@ export class Workspaces {
    */
   async organizationWith(
     teamId: string,
-    also?: (organization: Organization) => string[],
+    also?: (organization: OrganizationOutline) => string[],
   ): Promise<{ organization: Organization; documents: Prefetched }> {
     const read = await this.readWith(teamId, also);
     if (read.organization) return { organization: read.organization, documents: read.documents };
@@ -204,7 +208,7 @@ export class Workspaces {
   /** The organization (if it exists) and the documents `also` guesses, in one read. */
   private async readWith(
     teamId: string,
-    also?: (organization: Organization) => string[],
+    also?: (organization: OrganizationOutline) => string[],
   ): Promise<{ organization: Organization | undefined; documents: Prefetched }> {
     const guess = this.lastSeen.get(teamId);
     const keys = guess && also ? guessKeys(also, guess) : [];
@@ -297,7 +301,10 @@ export class Workspaces {
     );
   }
 
-  private lookup(organization: Organization, reference: string): ProjectSummary | undefined {
+  private lookup<P extends ProjectOutline>(
+    organization: { projects: P[] },
+    reference: string,
+  ): P | undefined {
     const wanted = reference.trim();
     if (wanted === '') {
       throw new DomainError('invalid_input', 'Name a project. `/project list` shows the ones you can see.');
@@ -458,7 +465,7 @@ export class Workspaces {
   async mutate<T>(
     teamId: string,
     work: (tx: Transaction) => Promise<T>,
-    also?: (organization: Organization) => string[],
+    also?: (organization: OrganizationOutline) => string[],
   ): Promise<T> {
     return this.store.withLock(documentKeys.organization(teamId), async () => {
       const read = await this.readWith(teamId, also);
@@ -475,7 +482,7 @@ export class Workspaces {
    * For `also`: the document of `reference`'s project in `organization`, as a change of it reads it (with
    * the audit log it appends to) or as a read of it (`audit: false`).
    */
-  projectReads(organization: Organization, reference: string, audit = true): string[] {
+  projectReads(organization: OrganizationOutline, reference: string, audit = true): string[] {
     const summary = this.lookup(organization, reference);
     return [
       ...(summary ? [documentKeys.project(summary.id)] : []),
@@ -484,11 +491,22 @@ export class Workspaces {
   }
 }
 
+type ProjectOutline = Pick<ProjectSummary, 'id' | 'name'>;
+
+/** What guessing a command's documents needs of an organization. */
+export interface OrganizationOutline {
+  id: string;
+  projects: ProjectOutline[];
+}
+
 /** How many teams' organizations are remembered as guesses before the memory starts over. */
 const LAST_SEEN_TEAMS = 1000;
 
 /** The keys `also` names for `organization`, or none when it cannot tell (a name that is not one). */
-function guessKeys(also: (organization: Organization) => string[], organization: Organization): string[] {
+function guessKeys(
+  also: (organization: OrganizationOutline) => string[],
+  organization: OrganizationOutline,
+): string[] {
   try {
     return also(organization);
   } catch {
