@@ -10,7 +10,8 @@
  * stand-in, in an empty organization and in one of 100 projects and 10,000 keys, on the embedded store and
  * on Redis. The bare app answers with the reply Keyhouse gave, acked and then sent to the response URL,
  * as Keyhouse answers; the two take turns. Prints p50 and p99 and the ratios against the goal (p50 ≤ 1.3×,
- * p99 ≤ 1.5×); asserts nothing but the answers.
+ * p99 ≤ 1.5×), then `add` next to the same bare app making one durable write per command on the same kind
+ * of store (what any app that keeps a change pays); asserts nothing but the answers.
  */
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -120,13 +121,21 @@ async function startKeyhouse(slack: FakeSlack, place: Place) {
   };
 }
 
-/** The bare Bolt app in its own process; `answerWith` sets the reply it gives. */
-async function startBare(slack: FakeSlack) {
+/**
+ * The bare Bolt app in its own process; `answerWith` sets the reply it gives. With `write`, it makes one
+ * durable write per command too (see bareBolt.ts).
+ */
+async function startBare(slack: FakeSlack, write?: string) {
   const child = fork(join(__dirname, 'bareBolt.ts'), [], {
     cwd: root,
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    env: { PATH: process.env.PATH, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl },
+    env: {
+      PATH: process.env.PATH,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      ...(write ? { BARE_WRITE: write } : {}),
+    },
   });
   const next = <T>() =>
     new Promise<T>((resolve) => child.once('message', (message) => resolve(message as T)));
@@ -145,38 +154,38 @@ async function startBare(slack: FakeSlack) {
   };
 }
 
+type Bare = Awaited<ReturnType<typeof startBare>>;
+
 interface Timing {
   keyhouse: number[];
   bare: number[];
 }
 
 /**
- * Runs `text()` as a command on Keyhouse and on the bare app, in turns; the bare app answers with
+ * Runs `text()` as a command on Keyhouse and on each bare app, in turns; a bare app answers with
  * Keyhouse's last reply. `check` says what is wrong with a reply of Keyhouse's, if anything; `undo`
- * (untimed) keeps the project at its size.
+ * (untimed) keeps the project at its size. Answers Keyhouse's times and each bare app's, in order.
  */
 async function time(
   slack: FakeSlack,
   keyhouse: { url: string },
-  bare: Awaited<ReturnType<typeof startBare>>,
+  bares: Bare[],
   text: () => string,
   check: (reply: string) => string | undefined,
   undo?: () => Promise<unknown>,
-): Promise<Timing> {
-  const users = {
-    keyhouse: new SlackUser(keyhouse.url, slack, OWNER_ID),
-    bare: new SlackUser(bare.url, slack, OWNER_ID),
-  };
-  const samples: Timing = { keyhouse: [], bare: [] };
+): Promise<Timing[]> {
+  const users = [keyhouse, ...bares].map((app) => new SlackUser(app.url, slack, OWNER_ID));
+  let samples: number[][] = users.map(() => []);
   let last: Record<string, unknown> | undefined;
-  const run = async (who: 'keyhouse' | 'bare', rounds: number) => {
-    if (who === 'bare' && last) await bare.answerWith(last);
+  const run = async (who: number, rounds: number) => {
+    const bare = bares[who - 1];
+    if (bare && last) await bare.answerWith(last);
     for (let i = 0; i < rounds; i += 1) {
       const command = text();
       const start = performance.now();
-      const reply = await users[who].command('/sshkey', command);
-      samples[who].push(performance.now() - start);
-      if (who === 'keyhouse') {
+      const reply = await users[who]!.command('/sshkey', command);
+      samples[who]!.push(performance.now() - start);
+      if (who === 0) {
         const wrong = check(visibleText(reply.body));
         if (wrong)
           throw new Error(`Keyhouse answered \`/sshkey ${command.slice(0, 40)}…\` wrongly: ${wrong}`);
@@ -185,16 +194,13 @@ async function time(
       }
     }
   };
-  // Warm both (each process compiles its hot paths as it goes), and have a reply to replay.
-  await run('keyhouse', WARM_UP);
-  await run('bare', WARM_UP);
-  samples.keyhouse = [];
-  samples.bare = [];
+  // Warm each (each process compiles its hot paths as it goes), and have a reply to replay.
+  for (const who of users.keys()) await run(who, WARM_UP);
+  samples = users.map(() => []);
   for (let turn = 0; turn < TURNS; turn += 1) {
-    await run('keyhouse', Math.ceil(ROUNDS / TURNS));
-    await run('bare', Math.ceil(ROUNDS / TURNS));
+    for (const who of users.keys()) await run(who, Math.ceil(ROUNDS / TURNS));
   }
-  return samples;
+  return bares.map((_, i) => ({ keyhouse: samples[0]!, bare: samples[i + 1]! }));
 }
 
 const ms = (value: number) => value.toFixed(1);
@@ -210,42 +216,63 @@ function row(backend: string, label: string, command: string, timing: Timing): s
   return `| ${backend.padEnd(8)} | ${label.padEnd(26)} | ${command.padEnd(4)} | ${`${ms(k50)} / ${ms(k99)}`.padStart(12)} | ${`${ms(b50)} / ${ms(b99)}`.padStart(11)} | ${(k50 / b50).toFixed(2).padStart(5)} | ${(k99 / b99).toFixed(2).padStart(5)} | ${met.padEnd(6)} |`;
 }
 
+/** A row of the second table: Keyhouse's add next to a bare app that makes one durable write. */
+function durableRow(backend: string, label: string, timing: Timing): string {
+  const [k50, k99, b50, b99] = [
+    percentile(timing.keyhouse, 50),
+    percentile(timing.keyhouse, 99),
+    percentile(timing.bare, 50),
+    percentile(timing.bare, 99),
+  ] as [number, number, number, number];
+  return `| ${backend.padEnd(8)} | ${label.padEnd(26)} | ${`${ms(k50)} / ${ms(k99)}`.padStart(12)} | ${`${ms(b50)} / ${ms(b99)}`.padStart(11)} | ${(k50 / b50).toFixed(2).padStart(5)} | ${(k99 / b99).toFixed(2).padStart(5)} |`;
+}
+
 async function main(): Promise<void> {
   // Keyhouse runs compiled, as `npm start` runs it: build first if src/ changed.
   execFileSync(process.execPath, ['scripts/build.cjs', '--if-stale'], { cwd: root, stdio: 'inherit' });
   const rows: string[] = [];
+  const durableRows: string[] = [];
   const backends = (process.env.BENCH_STORES ?? 'embedded,redis').split(',') as Backend[];
   const slack = new FakeSlack();
   await slack.start();
   const bare = await startBare(slack);
   try {
     for (const backend of backends) {
-      for (const [label, projects, keysEach] of [
-        ['empty org', 0, 0],
-        ['100 projects, 10,000 keys', 100, 100],
-      ] as const) {
-        const place: Place = { backend, dataDir: tempDir(), namespace: uniqueNamespace() };
-        await seed(place, projects, keysEach);
-        const keyhouse = await startKeyhouse(slack, place);
-        try {
-          const listed = (reply: string) => (/small-9/.test(reply) ? undefined : reply.slice(0, 200));
-          rows.push(
-            row(backend, label, 'list', await time(slack, keyhouse, bare, () => 'list small', listed)),
-          );
-          const person = new SlackUser(keyhouse.url, slack, OWNER_ID);
-          let n = 0;
-          const add = await time(
-            slack,
-            keyhouse,
-            bare,
-            () => `add small ${quickEd25519Line(`bench-${(n += 1)}`)}`,
-            (reply) => (reply.includes(`bench-${n}`) ? undefined : reply.slice(0, 200)),
-            () => person.command('/sshkey', `remove small bench-${n}`),
-          );
-          rows.push(row(backend, label, 'add', add));
-        } finally {
-          await keyhouse.stop();
+      // The same bare app, making one durable write per command on the same kind of store.
+      const writing = await startBare(
+        slack,
+        backend === 'redis' ? `redis:${REDIS_URL}` : `sqlite:${join(tempDir(), 'bare.sqlite')}`,
+      );
+      try {
+        for (const [label, projects, keysEach] of [
+          ['empty org', 0, 0],
+          ['100 projects, 10,000 keys', 100, 100],
+        ] as const) {
+          const place: Place = { backend, dataDir: tempDir(), namespace: uniqueNamespace() };
+          await seed(place, projects, keysEach);
+          const keyhouse = await startKeyhouse(slack, place);
+          try {
+            const listed = (reply: string) => (/small-9/.test(reply) ? undefined : reply.slice(0, 200));
+            const [list] = await time(slack, keyhouse, [bare], () => 'list small', listed);
+            rows.push(row(backend, label, 'list', list!));
+            const person = new SlackUser(keyhouse.url, slack, OWNER_ID);
+            let n = 0;
+            const [add, addDurable] = await time(
+              slack,
+              keyhouse,
+              [bare, writing],
+              () => `add small ${quickEd25519Line(`bench-${(n += 1)}`)}`,
+              (reply) => (reply.includes(`bench-${n}`) ? undefined : reply.slice(0, 200)),
+              () => person.command('/sshkey', `remove small bench-${n}`),
+            );
+            rows.push(row(backend, label, 'add', add!));
+            durableRows.push(durableRow(backend, label, addDurable!));
+          } finally {
+            await keyhouse.stop();
+          }
         }
+      } finally {
+        await writing.stop();
       }
     }
   } finally {
@@ -264,6 +291,17 @@ async function main(): Promise<void> {
     '|----------|----------------------------|------|--------------------|----------------|-------|-------|--------|',
   );
   for (const line of rows) console.log(line);
+  console.log(
+    '\n`add` next to the bare app making one durable write of 20 kB per command (a SQLite commit with ' +
+      "synchronous = FULL, or one Redis SET), to tell the cost of a durable change from Keyhouse's own:\n",
+  );
+  console.log(
+    '| store    | organization               | Keyhouse p50 / p99 | bare + write | p50 × | p99 × |',
+  );
+  console.log(
+    '|----------|----------------------------|--------------------|--------------|-------|-------|',
+  );
+  for (const line of durableRows) console.log(line);
 }
 
 main().then(
