@@ -23,9 +23,10 @@ export interface DocumentStore {
   write(changes: DocumentWrite): Promise<void>;
   /**
    * Runs `fn` while holding the named lock, shared by every replica on the same backend. Waits a bounded
-   * time for it, then fails with a "busy" DomainError rather than racing.
+   * time for it, then fails with a "busy" DomainError rather than racing. The documents of `reads` are
+   * read once the lock is held (on Redis, in the same round trip as taking it) and handed to `fn`, in order.
    */
-  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  withLock<T>(name: string, fn: (documents: unknown[]) => Promise<T>, reads?: string[]): Promise<T>;
   /**
    * Counts `by` hits (default 1) on `key` in a fixed window of `windowMs`, shared by every replica on the
    * same backend: the count so far in this window (these hits included) and the milliseconds until the

@@ -467,15 +467,24 @@ export class Workspaces {
     work: (tx: Transaction) => Promise<T>,
     also?: (organization: OrganizationOutline) => string[],
   ): Promise<T> {
-    return this.store.withLock(documentKeys.organization(teamId), async () => {
-      const read = await this.readWith(teamId, also);
-      // The first change of a workspace makes its organization, under the lock it already holds.
-      const organization = read.organization ?? this.seen(await this.createOrganization(teamId));
-      const tx = new Transaction(this, organization, read.documents);
-      const result = await work(tx);
-      await tx.commit();
-      return result;
-    });
+    const key = documentKeys.organization(teamId);
+    const guess = this.lastSeen.get(teamId);
+    const guessed = guess && also ? guessKeys(also, guess) : [];
+    // Read as the lock is taken: as fresh as reading them after.
+    return this.store.withLock(
+      key,
+      async ([stored, ...values]) => {
+        // The first change of a workspace makes its organization, under the lock it already holds.
+        const organization = stored
+          ? this.seen(stored as Organization)
+          : this.seen(await this.createOrganization(teamId));
+        const tx = new Transaction(this, organization, new Prefetched(guessed, values));
+        const result = await work(tx);
+        await tx.commit();
+        return result;
+      },
+      [key, ...guessed],
+    );
   }
 
   /**

@@ -158,14 +158,17 @@ export class Metrics {
    * Runs `fn` under `lock`, timing the wait until `fn` starts; a "busy" refusal before that (another
    * holder kept the lock past the wait) is counted.
    */
-  async timeLock<T>(lock: (fn: () => Promise<T>) => Promise<T>, fn: () => Promise<T>): Promise<T> {
+  async timeLock<T, A extends unknown[]>(
+    lock: (fn: (...args: A) => Promise<T>) => Promise<T>,
+    fn: (...args: A) => Promise<T>,
+  ): Promise<T> {
     const asked = performance.now();
     let held = false;
     try {
-      return await lock(() => {
+      return await lock((...args: A) => {
         held = true;
         this.lockWait.observe(seconds(asked));
-        return fn();
+        return fn(...args);
       });
     } catch (error) {
       if (!held && (error as { code?: unknown }).code === 'busy') this.lockBusyTotal.inc();

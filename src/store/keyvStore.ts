@@ -67,7 +67,8 @@ interface Backend {
   readCached?(keys: string[]): (string | undefined)[] | undefined;
   /** Applies a write; inside `withLock`, only while every lock held is still ours. */
   write(changes: DocumentWrite): Promise<void>;
-  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` under the lock; with the stored texts of `reads` when the backend read them with it. */
+  withLock<T>(name: string, fn: (texts?: (string | undefined)[]) => Promise<T>, reads?: string[]): Promise<T>;
   hit(key: string, windowMs: number, by: number): Promise<{ count: number; resetMs: number }>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -125,10 +126,32 @@ export class KeyvDocumentStore implements DocumentStore {
     return guarded(this.backend, () => this.backend.write(changes), 'write');
   }
 
-  withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  withLock<T>(name: string, fn: (documents: unknown[]) => Promise<T>, reads: string[] = []): Promise<T> {
+    // The documents as read with the lock, else read now that it is held.
+    const inner = async (texts?: (string | undefined)[]) =>
+      fn(reads.length === 0 ? [] : texts ? await this.values(texts) : await this.getMany(reads));
     // Only the lock's own failures are storage errors; fn's errors keep their meaning.
-    const locked = (inner: () => Promise<T>) => this.backend.withLock(name, inner);
-    return guarded(this.backend, () => this.backend.metrics?.timeLock(locked, fn) ?? locked(fn), 'lock');
+    const locked = (run: typeof inner) => this.backend.withLock(name, run, reads);
+    return guarded(
+      this.backend,
+      () => this.backend.metrics?.timeLock(locked, inner) ?? locked(inner),
+      'lock',
+    );
+  }
+
+  /** Stored texts as Keyv reads them: the value, or undefined where missing or expired. */
+  private async values(texts: (string | undefined)[]): Promise<unknown[]> {
+    const now = Date.now();
+    return Promise.all(
+      texts.map(async (text) => {
+        if (text === undefined) return undefined;
+        const data = (await this.backend.keyv.deserializeData(text)) as
+          { value?: unknown; expires?: number } | undefined;
+        return typeof data?.expires === 'number' && now > data.expires
+          ? undefined
+          : (data?.value ?? undefined);
+      }),
+    );
   }
 
   hit(key: string, windowMs: number, by = 1): Promise<{ count: number; resetMs: number }> {
@@ -329,7 +352,7 @@ function sqliteBackend(
         throw error;
       }
     },
-    withLock: (name, fn) => locks.withLock(name, fn),
+    withLock: (name, fn) => locks.withLock(name, () => fn()),
     hit: (key, windowMs, by) => Promise.resolve(counters.hit(key, windowMs, by)),
     ping: async () => {
       await keyv.get('__ping__');
@@ -610,7 +633,23 @@ function redisBackend(
       if (outcome !== 'ok') throw new Error(`the write was not applied (${String(outcome)})`);
       await keptByReplica(connection, plan);
     },
-    withLock: (name, fn) => locks.withLock(name, fn),
+    // The documents read with the lock are those Keyv reads, in the lock's slot on a cluster.
+    withLock: (name, fn, reads) =>
+      locks.withLock(
+        name,
+        fn,
+        reads?.length
+          ? async (held) =>
+              (
+                await layout.place(
+                  reads.map((key) => keyvKey(namespace, key)),
+                  held,
+                )
+              ).map((placed) =>
+                placed === undefined ? undefined : redis.createKeyPrefix(placed, redis.namespace),
+              )
+          : undefined,
+      ),
     hit: async (key, windowMs, by) => {
       const [count, ttl] = (await runScript(await client(), HIT_SCRIPT, {
         keys: [`${namespace}:hit:${key}`],

@@ -85,10 +85,13 @@ export interface HeldLock {
   offsetMs: number;
 }
 
-// Takes the lock if free and answers Redis's clock in ms, so writes can carry a deadline in Redis's time.
+// Takes the lock if free and answers Redis's clock in ms, so writes can carry a deadline in Redis's time;
+// once taken, also the values of the other keys (the documents read with the lock).
 const ACQUIRE_SCRIPT =
   "local t = redis.call('time') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) " +
-  "if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, now} end return {0, now}";
+  "if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then " +
+  "if #KEYS > 1 then return {1, now, redis.call('mget', unpack(KEYS, 2))} end return {1, now} end " +
+  'return {0, now}';
 
 // Deletes the lock only if this holder still owns it, so an expired holder never frees another's lock.
 const RELEASE_SCRIPT =
@@ -186,11 +189,23 @@ export class RedisLocks {
     }
   }
 
-  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` holding lock `name`. With `readKeys` (the Redis keys to read, given the locks held with this
+   * one; undefined for one that cannot exist), their values are read in the same step as the lock is taken
+   * and handed to `fn`.
+   */
+  async withLock<T>(
+    name: string,
+    fn: (values?: (string | undefined)[]) => Promise<T>,
+    readKeys?: (held: readonly HeldLock[]) => Promise<(string | undefined)[]>,
+  ): Promise<T> {
     const client = await this.client();
     void this.releaseLeftovers();
     const key = this.keyOf ? await this.keyOf(name, this.heldLocks()) : `${this.prefix}lock:${name}`;
     const token = randomUUID();
+    const reads = readKeys ? await readKeys([...this.heldLocks(), { key, token, offsetMs: 0 }]) : [];
+    const present = reads.filter((read): read is string => read !== undefined);
+    let values: (string | undefined)[] | undefined;
     const release = async (): Promise<void> => {
       try {
         await runScript(client, RELEASE_SCRIPT, { keys: [key], arguments: [token] });
@@ -204,16 +219,16 @@ export class RedisLocks {
     let pause = 5;
     let offsetMs: number;
     for (;;) {
-      let answer: [number, number];
+      let answer: [number, number, (string | null)[]?];
       try {
         answer = (await withDeadline(
           runScript(client, ACQUIRE_SCRIPT, {
-            keys: [key],
+            keys: [key, ...present],
             arguments: [token, String(this.options.leaseMs)],
           }),
           this.timeoutMs,
           'taking a lock',
-        )) as [number, number];
+        )) as [number, number, (string | null)[]?];
       } catch (error) {
         // The SET may still run when Redis wakes up; the release queued behind it frees the lock then,
         // or is sent again once Redis answers.
@@ -222,14 +237,21 @@ export class RedisLocks {
         throw error;
       }
       offsetMs = answer[1] - Date.now();
-      if (answer[0] === 1) break;
+      if (answer[0] === 1) {
+        if (readKeys) {
+          const found = answer[2] ?? [];
+          let next = 0;
+          values = reads.map((read) => (read === undefined ? undefined : (found[next++] ?? undefined)));
+        }
+        break;
+      }
       if (Date.now() >= deadline) throw busy();
       await new Promise((resolve) => setTimeout(resolve, pause + Math.random() * pause));
       pause = Math.min(pause * 2, 100);
     }
     this.holding.set(key, token);
     try {
-      return await this.held.run([...this.heldLocks(), { key, token, offsetMs }], fn);
+      return await this.held.run([...this.heldLocks(), { key, token, offsetMs }], () => fn(values));
     } finally {
       if (this.holding.get(key) === token) this.holding.delete(key);
       // Sent, not waited for: the answer to the holder's caller does not wait a round trip for it. This

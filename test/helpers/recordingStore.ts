@@ -21,9 +21,10 @@ export class RecordingStore implements DocumentStore {
   write(changes: DocumentWrite) {
     return this.inner.write(changes);
   }
-  withLock<T>(name: string, fn: () => Promise<T>) {
+  withLock<T>(name: string, fn: (documents: unknown[]) => Promise<T>, reads?: string[]) {
     this.locks.push(name);
-    return this.inner.withLock(name, fn);
+    this.reads.push(...(reads ?? []));
+    return this.inner.withLock(name, fn, reads);
   }
   hit(key: string, windowMs: number, by?: number) {
     this.hits.push(key);

@@ -48,6 +48,25 @@ describe.each<Backend>(['embedded', 'redis'])('document store contract (%s)', (b
     expect(await store.getMany(['a', 'b', 'c'])).toEqual([undefined, 2, 3]);
   });
 
+  test('the documents named with a lock are handed to its holder as they are then, in order', async () => {
+    await store.write({
+      set: [
+        { key: 'org:T1', value: { name: 'acme' } },
+        { key: 'gone', value: 'soon', ttlMs: 30 },
+        { key: 'colon', value: ':starts with a colon' },
+      ],
+    });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const seen = await store.withLock('org:T1', (documents) => Promise.resolve(documents), [
+      'colon',
+      'org:T1',
+      'missing',
+      'gone',
+    ]);
+    expect(seen).toEqual([':starts with a colon', { name: 'acme' }, undefined, undefined]);
+    expect(await store.withLock('org:T1', (documents) => Promise.resolve(documents))).toEqual([]);
+  });
+
   test('a document with a TTL disappears after it', async () => {
     // Long enough to be read back on a loaded machine, short enough for a test.
     await store.write({ set: [{ key: 'short', value: 'x', ttlMs: 600 }] });
