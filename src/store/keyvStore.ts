@@ -633,11 +633,21 @@ function redisBackend(
       if (outcome !== 'ok') throw new Error(`the write was not applied (${String(outcome)})`);
       await keptByReplica(connection, plan);
     },
-    // The documents read with the lock are those Keyv reads, in the lock's slot on a cluster.
+    // The documents read with the lock are those Keyv reads, in the lock's slot on a cluster; those found
+    // tell the cluster layout whose IDs they are, as Keyv's reads do (see placeAdapterKeys).
     withLock: (name, fn, reads) =>
       locks.withLock(
         name,
-        fn,
+        (texts) => {
+          if (texts && reads) {
+            const found = reads.filter((_, i) => texts[i] !== undefined);
+            layout.found(
+              found.map((key) => keyvKey(namespace, key)),
+              locks.heldLocks(),
+            );
+          }
+          return fn(texts);
+        },
         reads?.length
           ? async (held) =>
               (

@@ -77,6 +77,40 @@ describe('replicas on a cluster', () => {
     expect((await domainOf(1).projects.show(owner, 'web')).project.keys).toHaveLength(1);
   });
 
+  test('an add is three scripts: the lock taken with its documents, the write and the release, even on a replica that did not make the project', async () => {
+    await harness.user(OWNER_ID, 0).command('/project', 'create fresh');
+    // The other replica has read the organization (so it guesses the project's documents), never the project.
+    await harness.user(OWNER_ID, 1).command('/project', 'list');
+    const calls = (command: string) =>
+      cluster.masters
+        .map((m) =>
+          Number(
+            new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(
+              redisCli(m.port, 'info', 'commandstats'),
+            )?.[1] ?? 0,
+          ),
+        )
+        .reduce((a, b) => a + b, 0);
+    const window = async () => {
+      for (const m of cluster.masters) redisCli(m.port, 'config', 'resetstat');
+      const reply = await harness
+        .user(OWNER_ID, 1)
+        .command('/sshkey', `add fresh ${keys.generate('ed25519').publicLine}`);
+      expect(visibleText(reply.body)).toContain('Added key');
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the release, sent without waiting
+      // Scripts run by clients (claiming an ID for the team would be one more), and MGETs (the lock
+      // script's own is the one expected).
+      return { scripts: calls('evalsha') + calls('eval'), mget: calls('mget') };
+    };
+    // The first add on this replica: its documents were found with the lock, so nothing is claimed.
+    const first = await window();
+    expect(first.scripts).toBe(3);
+    // The apps' minutely sweep reads the deployment's indexes (no scripts while nothing is due): a window
+    // it fell into is measured again.
+    const counted = first.mget === 1 ? first : await window();
+    expect(counted).toEqual({ scripts: 3, mget: 1 });
+  });
+
   test('the key route reads a project in one round trip once its team is known, on either replica', async () => {
     harness = await restart({
       KEY_RATE_LIMIT_PER_IP: '0',
