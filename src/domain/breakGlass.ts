@@ -32,6 +32,7 @@ import {
   forgetBreakGlass,
   reviewedMessage,
   type ReviewDecision,
+  dropKey,
 } from './keyRemoval';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
 
@@ -305,9 +306,7 @@ export class BreakGlassService {
           );
         }
         if (decision === 'revoke' && key) {
-          project.keys = project.keys.filter((k) => k.id !== key.id);
-          const index = await tx.userKeys(key.addedBy);
-          index.keys = index.keys.filter((ref) => ref.keyId !== key.id);
+          await dropKey(tx, project, key);
           removed = true;
           // Its requests for more time close with it.
           closedWithKey = await closeWithKey(

@@ -62,6 +62,13 @@ export function reviewedMessage(record: BreakGlassRecord): string {
   return 'This break-glass key is waiting for a review.';
 }
 
+/** Takes a key out of its project and out of its owner's index of keys, in this transaction. */
+export async function dropKey(tx: Transaction, project: Project, key: SshKey): Promise<void> {
+  project.keys = project.keys.filter((k) => k.id !== key.id);
+  const index = await tx.userKeys(key.addedBy);
+  index.keys = index.keys.filter((ref) => ref.keyId !== key.id);
+}
+
 /** What closed with a removed key, for the cards and people to be told. */
 export interface ClosedWithKey {
   /** Pending requests for more time on the key, withdrawn. */

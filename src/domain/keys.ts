@@ -8,7 +8,13 @@ import { parsePublicKey, type ParsedPublicKey } from './keys/parsePublicKey';
 import { refusePrivateKey } from './keys/privateKey';
 import { assertKeyRoom, assertReasonLength } from './limits';
 import { assertKeyLifetime } from './keyPolicy';
-import { afterKeyRemoved, type BreakGlassRecord, closeWithKey, type ClosedWithKey } from './keyRemoval';
+import {
+  afterKeyRemoved,
+  type BreakGlassRecord,
+  closeWithKey,
+  type ClosedWithKey,
+  dropKey,
+} from './keyRemoval';
 import type { Actor, KeyRequest, Project, SshKey, UserKeyIndex } from './model';
 import { KEY_NAME_MAX, nameKey, notFound, validateKeyName } from './names';
 import { quoteName } from './projects';
@@ -235,9 +241,7 @@ export class KeyService {
       serialBefore = project.keySet?.serial;
       const key = findKey(project, keyReference);
       if (change === 'remove') {
-        project.keys = project.keys.filter((k) => k.id !== key.id);
-        const index = await tx.userKeys(key.addedBy);
-        index.keys = index.keys.filter((ref) => ref.keyId !== key.id);
+        await dropKey(tx, project, key);
       } else {
         const disabled = change === 'disable';
         if (key.disabled === disabled) {

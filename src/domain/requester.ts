@@ -6,7 +6,7 @@ import { parseDuration } from './expiry';
 import { assertExtensionWithinPolicy, extendedExpiry, isBreakGlassKey, isTemporaryKey } from './extensions';
 import { refusePrivateKey } from './keys/privateKey';
 import { assertReasonLength } from './limits';
-import { afterKeyRemoved, type BreakGlassRecord, closeWithKey } from './keyRemoval';
+import { afterKeyRemoved, type BreakGlassRecord, closeWithKey, dropKey } from './keyRemoval';
 import type { Actor, KeyRequest, Project, SshKey } from './model';
 import { quoteName } from './projects';
 import { documentKeys, type Transaction, type Workspaces } from './workspaces';
@@ -114,9 +114,7 @@ export class RequesterService {
   async finish(actor: Actor, projectId: string, keyId: string): Promise<FinishOutcome> {
     const result = await this.workspaces.mutate(actor.teamId, async (tx): Promise<FinishOutcome> => {
       const { project, key } = await this.ownedKey(tx, actor, projectId, keyId, 'remove');
-      project.keys = project.keys.filter((k) => k.id !== key.id);
-      const index = await tx.userKeys(key.addedBy);
-      index.keys = index.keys.filter((ref) => ref.keyId !== key.id);
+      await dropKey(tx, project, key);
       tx.record(
         { actor: actor.userId, action: 'key.done', target: `${key.name} (${key.fingerprint})` },
         project,
