@@ -35,6 +35,17 @@ const storedKeys = (namespace: string): string[] =>
     redisCli(m.port, '--scan', '--pattern', `${namespace}*`).split('\n').filter(Boolean),
   );
 
+/** How many times the masters ran `command` since their statistics were last reset. */
+const calls = (command: string): number =>
+  cluster.masters
+    .map((m) =>
+      Number(
+        new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(redisCli(m.port, 'info', 'commandstats'))?.[1] ??
+          0,
+      ),
+    )
+    .reduce((a, b) => a + b, 0);
+
 describe('replicas on a cluster', () => {
   beforeEach(async () => {
     harness = await start();
@@ -81,16 +92,6 @@ describe('replicas on a cluster', () => {
     await harness.user(OWNER_ID, 0).command('/project', 'create fresh');
     // The other replica has read the organization (so it guesses the project's documents), never the project.
     await harness.user(OWNER_ID, 1).command('/project', 'list');
-    const calls = (command: string) =>
-      cluster.masters
-        .map((m) =>
-          Number(
-            new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(
-              redisCli(m.port, 'info', 'commandstats'),
-            )?.[1] ?? 0,
-          ),
-        )
-        .reduce((a, b) => a + b, 0);
     const window = async () => {
       for (const m of cluster.masters) redisCli(m.port, 'config', 'resetstat');
       const reply = await harness
@@ -128,16 +129,6 @@ describe('replicas on a cluster', () => {
       });
     // First fetches: the second replica learns the project's team (and each writes the token's use).
     for (const app of [0, 1]) expect((await fetchKeys(app)).status).toBe(200);
-    const calls = (command: string) =>
-      cluster.masters
-        .map((m) =>
-          Number(
-            new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(
-              redisCli(m.port, 'info', 'commandstats'),
-            )?.[1] ?? 0,
-          ),
-        )
-        .reduce((a, b) => a + b, 0);
     // Ten fetches, counting every command the masters run meanwhile. The apps' minutely sweep reads the
     // deployment's indexes: a window it fell into is measured again (it cannot run twice in a minute).
     const window = async () => {
