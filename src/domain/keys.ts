@@ -194,8 +194,10 @@ export class KeyService {
     actor: Actor,
     projectReference: string,
   ): Promise<{ project: Project; keys: SshKey[]; now: Date }> {
-    const { organization, documents } = await this.workspaces.organizationWith(actor.teamId, (read) =>
-      this.workspaces.projectReads(read, projectReference, false),
+    const { organization, documents } = await this.workspaces.organizationWith(
+      actor.teamId,
+      (read) => this.workspaces.projectReads(read, projectReference, false),
+      true,
     );
     const project = await this.workspaces.project(organization, projectReference, actor.userId, documents);
     authorize(this.workspaces.context(organization), actor.userId, 'project.view', project);

@@ -190,13 +190,15 @@ export class Workspaces {
    * The organization and, in the same round trip, the documents `also` names for it, guessed from the
    * organization this process read last: a command that reads its project costs one round trip, not two.
    * The documents are read with the organization, so they are as fresh as it is; one the guess missed
-   * (the project was renamed since) is simply not among them and is read when asked for.
+   * (the project was renamed since) is simply not among them and is read when asked for. `shared`, for a
+   * caller that only reads: the documents are the store's frozen copies, not parsed again while unchanged.
    */
   async organizationWith(
     teamId: string,
     also?: (organization: OrganizationOutline) => string[],
+    shared = false,
   ): Promise<{ organization: Organization; documents: Prefetched }> {
-    const read = await this.readWith(teamId, also);
+    const read = await this.readWith(teamId, also, shared);
     if (read.organization) return { organization: read.organization, documents: read.documents };
     const organization = await this.store.withLock(documentKeys.organization(teamId), async () => {
       const raced = await this.store.get<Organization>(documentKeys.organization(teamId));
@@ -208,14 +210,15 @@ export class Workspaces {
   /** The organization (if it exists) and the documents `also` guesses, in one read. */
   private async readWith(
     teamId: string,
-    also?: (organization: OrganizationOutline) => string[],
+    also: ((organization: OrganizationOutline) => string[]) | undefined,
+    shared: boolean,
   ): Promise<{ organization: Organization | undefined; documents: Prefetched }> {
     const guess = this.lastSeen.get(teamId);
     const keys = guess && also ? guessKeys(also, guess) : [];
-    const [organization, ...values] = await this.store.getMany<unknown>([
-      documentKeys.organization(teamId),
-      ...keys,
-    ]);
+    const [organization, ...values] = await (shared ? this.store.getShared : this.store.getMany).call(
+      this.store,
+      [documentKeys.organization(teamId), ...keys],
+    );
     const documents = new Prefetched(keys, values);
     return { organization: organization ? this.seen(organization as Organization) : undefined, documents };
   }

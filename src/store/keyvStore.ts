@@ -207,15 +207,21 @@ class ParsedTexts {
     if (text === undefined) return undefined;
     const data = (await keyv.deserializeData(text)) as { value?: unknown; expires?: number } | undefined;
     const expires = typeof data?.expires === 'number' ? data.expires : undefined;
+    // Frozen: the one value is handed to every caller, so a caller that changed it would change it for all.
+    const value = deepFreeze(data?.value ?? undefined);
     if (this.entries.size >= 10_000) this.entries.clear();
-    this.entries.set(key, {
-      text,
-      value: data?.value ?? undefined,
-      ...(expires !== undefined ? { expires } : {}),
-    });
+    this.entries.set(key, { text, value, ...(expires !== undefined ? { expires } : {}) });
     if (expires !== undefined && Date.now() > expires) return undefined;
-    return (data?.value ?? undefined) as T | undefined;
+    return value as T | undefined;
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
 
 export interface StoreOptions {

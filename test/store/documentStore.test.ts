@@ -26,6 +26,21 @@ describe.each<Backend>(['embedded', 'redis'])('document store contract (%s)', (b
     expect(await store.get('a')).toEqual({ n: 1, list: ['x'] });
   });
 
+  test('getShared hands every caller one frozen copy until the document changes', async () => {
+    await store.write({ set: [{ key: 'a', value: { n: 1, list: [{ x: 1 }] } }] });
+    const [first] = await store.getShared<{ n: number; list: { x: number }[] }>(['a']);
+    const [again] = await store.getShared<{ n: number; list: { x: number }[] }>(['a']);
+    expect(again).toBe(first);
+    // A caller that tried to change it would change it for all: it cannot, however deep.
+    expect(() => {
+      first!.list[0]!.x = 2;
+    }).toThrow(TypeError);
+    expect(() => first!.list.push({ x: 3 })).toThrow(TypeError);
+    await store.write({ set: [{ key: 'a', value: { n: 2, list: [] } }] });
+    expect(await store.getShared(['a'])).toEqual([{ n: 2, list: [] }]);
+    expect(first).toEqual({ n: 1, list: [{ x: 1 }] });
+  });
+
   test('getMany keeps the order of the keys and marks missing ones', async () => {
     await store.write({
       set: [
