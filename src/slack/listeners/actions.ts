@@ -1,6 +1,7 @@
-import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import type { BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Domain } from '../../domain';
+import type { Listeners } from './router';
 import type { Actor } from '../../domain/model';
 import { nameKey } from '../../domain/names';
 import { ACTION, FIELD, HOME_TABS, type HomeTab } from '../ids';
@@ -60,8 +61,8 @@ async function replaceMessage(
 }
 
 /** Buttons on dashboards and App Home, and the options of the project picker. */
-export function registerActions(app: App, domain: Domain, publicUrl: string): void {
-  app.action<BlockAction<ButtonAction>>(
+export function registerActions(listeners: Listeners, domain: Domain, publicUrl: string): void {
+  listeners.action<BlockAction<ButtonAction>>(
     ACTION.dashboardRefresh,
     async ({ ack, body, action, respond, client, logger }) => {
       await ack();
@@ -84,7 +85,7 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
     },
   );
 
-  app.action<BlockAction<ButtonAction>>(
+  listeners.action<BlockAction<ButtonAction>>(
     ACTION.dashboardAddKey,
     async ({ ack, body, action, respond, client, logger }) => {
       await ack();
@@ -101,8 +102,8 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
     },
   );
 
-  app.action<BlockAction<ButtonAction>>(
-    new RegExp(`^${ACTION.homeTab}_`),
+  listeners.action<BlockAction<ButtonAction>>(
+    { prefix: ACTION.homeTab },
     async ({ ack, body, action, client, logger }) => {
       await ack();
       const tab = (HOME_TABS as readonly string[]).includes(action.value ?? '')
@@ -115,8 +116,8 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
   );
 
   // Next/Previous of a paged list message: the page is loaded for whoever clicks, with their access.
-  app.action<BlockAction<ButtonAction>>(
-    new RegExp(`^${ACTION.listPage}_`),
+  listeners.action<BlockAction<ButtonAction>>(
+    { prefix: ACTION.listPage },
     async ({ ack, body, action, respond, client, logger }) => {
       await ack();
       try {
@@ -130,8 +131,8 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
     },
   );
 
-  app.action<BlockAction<ButtonAction>>(
-    new RegExp(`^${ACTION.homePage}_`),
+  listeners.action<BlockAction<ButtonAction>>(
+    { prefix: ACTION.homePage },
     async ({ ack, body, action, client, logger }) => {
       await ack();
       const state = decodeHomePage(action.value) ?? { tab: 'overview' as const, page: 1 };
@@ -141,7 +142,7 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
     },
   );
 
-  app.action<BlockAction<ButtonAction>>(
+  listeners.action<BlockAction<ButtonAction>>(
     ACTION.homeOpenProject,
     async ({ ack, body, action, client, logger }) => {
       await ack();
@@ -152,7 +153,7 @@ export function registerActions(app: App, domain: Domain, publicUrl: string): vo
   );
 
   // More than 100 projects: the add-key form's picker asks for options as the user types.
-  app.options<'block_suggestion'>(FIELD.project, async ({ ack, body, options }) => {
+  listeners.options<'block_suggestion'>(FIELD.project, async ({ ack, body, options }) => {
     const actor: Actor = { teamId: body.team?.id ?? '', userId: body.user.id };
     const query = nameKey(options.value ?? '');
     const { projects } = await domain.projects.list(actor);

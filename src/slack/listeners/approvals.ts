@@ -1,6 +1,7 @@
-import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import type { BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Domain } from '../../domain';
+import type { Listeners } from './router';
 import type { DecisionResult } from '../../domain/approvals';
 import type { Actor, KeyRequest } from '../../domain/model';
 import { postApprovalCards } from '../approvalCards';
@@ -84,8 +85,8 @@ export async function tellClicker(
   else await respond({ response_type: 'ephemeral', replace_original: false, ...message });
 }
 
-export function registerApprovals(app: App, domain: Domain, publicUrl: string): void {
-  app.action<BlockAction<ButtonAction>>(
+export function registerApprovals(listeners: Listeners, domain: Domain, publicUrl: string): void {
+  listeners.action<BlockAction<ButtonAction>>(
     ACTION.approve,
     async ({ ack, body, action, respond, client, logger }) => {
       await ack();
@@ -118,7 +119,7 @@ export function registerApprovals(app: App, domain: Domain, publicUrl: string): 
     },
   );
 
-  app.action<BlockAction<ButtonAction>>(
+  listeners.action<BlockAction<ButtonAction>>(
     ACTION.deny,
     async ({ ack, body, action, respond, client, logger }) => {
       await ack();
@@ -131,7 +132,7 @@ export function registerApprovals(app: App, domain: Domain, publicUrl: string): 
     },
   );
 
-  app.view(CALLBACK.denyRequest, async ({ ack, view, body, client, logger }) => {
+  listeners.view(CALLBACK.denyRequest, async ({ ack, view, body, client, logger }) => {
     const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
     let requestId = '';
     try {

@@ -1,6 +1,7 @@
 import type { App, BlockAction, ButtonAction, Logger } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Domain } from '../../domain';
+import type { Listeners } from './router';
 import type { BreakGlassAdded, BreakGlassRecord } from '../../domain/breakGlass';
 import type { KeyRemoved } from '../../domain/events';
 import type { Actor } from '../../domain/model';
@@ -136,7 +137,7 @@ async function announceKeyRemoved(client: WebClient, event: KeyRemoved): Promise
 }
 
 /** Keep and Revoke on a break-glass card: decided once, whoever clicks first on whichever replica. */
-export function registerBreakGlass(app: App, domain: Domain, publicUrl: string): void {
+export function registerBreakGlass(app: App, listeners: Listeners, domain: Domain, publicUrl: string): void {
   domain.workspaces.events.onKeyRemoved((event) => {
     void announceKeyRemoved(app.client, event);
   });
@@ -145,7 +146,7 @@ export function registerBreakGlass(app: App, domain: Domain, publicUrl: string):
     [ACTION.breakGlassRevoke, 'revoke'],
   ] as const;
   for (const [actionId, decision] of buttons) {
-    app.action<BlockAction<ButtonAction>>(
+    listeners.action<BlockAction<ButtonAction>>(
       actionId,
       async ({ ack, body, action, respond, client, logger }) => {
         await ack();

@@ -1,5 +1,5 @@
-import type { App } from '@slack/bolt';
 import type { Domain } from '../../domain';
+import type { Listeners } from './router';
 import type { Actor } from '../../domain/model';
 import { orgCommand } from '../commands/org';
 import { projectCommand } from '../commands/project';
@@ -15,9 +15,9 @@ const COMMANDS: Record<string, CommandHandler> = {
   '/sshkey': sshkeyCommand,
 };
 
-export function registerCommands(app: App, domain: Domain, publicUrl: string): void {
+export function registerCommands(listeners: Listeners, domain: Domain, publicUrl: string): void {
   for (const [name, handler] of Object.entries(COMMANDS)) {
-    app.command(name, async ({ command, ack, respond, client, logger }) => {
+    listeners.command(name, async ({ command, ack, respond, client, logger }) => {
       await ack();
       const actor: Actor = { teamId: command.team_id, userId: command.user_id };
       try {

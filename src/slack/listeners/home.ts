@@ -1,6 +1,6 @@
-import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Domain } from '../../domain';
+import type { Listeners } from './router';
 import type { Actor } from '../../domain/model';
 import type { HomeTab } from '../ids';
 import { isDomainError } from '../../domain/errors';
@@ -69,8 +69,8 @@ async function auditPage(domain: Domain, actor: Actor, page: number): Promise<Au
   }
 }
 
-export function registerHome(app: App, domain: Domain, publicUrl: string): void {
-  app.event('app_home_opened', async ({ event, body, client, logger }) => {
+export function registerHome(listeners: Listeners, domain: Domain, publicUrl: string): void {
+  listeners.event('app_home_opened', async ({ event, body, client, logger }) => {
     if (event.tab !== 'home') return;
     const actor: Actor = { teamId: body.team_id, userId: event.user };
     try {

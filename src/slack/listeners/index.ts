@@ -8,6 +8,7 @@ import { guardPrivateKeys } from './common';
 import { registerHome } from './home';
 import { registerRequester } from './requester';
 import { registerTokens } from './tokens';
+import { Listeners } from './router';
 import { registerViews } from './views';
 import { withStorageBudget } from '../../store/budget';
 
@@ -20,12 +21,14 @@ export function registerListeners(app: App, domain: Domain, publicUrl: string): 
   app.use(guardPrivateKeys);
   // Then a storage budget, so that even a slow store leaves time to answer within Slack's 3 s.
   app.use(({ next }) => withStorageBudget(SLACK_STORAGE_BUDGET_MS, next));
-  registerCommands(app, domain, publicUrl);
-  registerViews(app, domain);
-  registerActions(app, domain, publicUrl);
-  registerHome(app, domain, publicUrl);
-  registerApprovals(app, domain, publicUrl);
-  registerBreakGlass(app, domain, publicUrl);
-  registerRequester(app, domain);
-  registerTokens(app, domain);
+  const listeners = new Listeners();
+  registerCommands(listeners, domain, publicUrl);
+  registerViews(app, listeners, domain);
+  registerActions(listeners, domain, publicUrl);
+  registerHome(listeners, domain, publicUrl);
+  registerApprovals(listeners, domain, publicUrl);
+  registerBreakGlass(app, listeners, domain, publicUrl);
+  registerRequester(app, listeners, domain);
+  registerTokens(listeners, domain);
+  listeners.attach(app);
 }

@@ -1,6 +1,7 @@
 import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Domain } from '../../domain';
+import type { Listeners } from './router';
 import { invalid } from '../../domain/errors';
 import type { Actor, KeyRequest } from '../../domain/model';
 import type { ExtendOutcome } from '../../domain/requester';
@@ -45,7 +46,7 @@ async function replaceClicked(respond: RespondFn, message: Message): Promise<voi
 const badButton = () =>
   invalid('This button is from an older version of Keyhouse. Use `/sshkey list` to find the key.');
 
-export function registerRequester(app: App, domain: Domain): void {
+export function registerRequester(app: App, listeners: Listeners, domain: Domain): void {
   // A temporary key added directly: its owner gets its controls by direct message.
   domain.workspaces.events.onTemporaryKeyAdded(({ key, projectId, projectName }) => {
     app.client.chat
@@ -57,7 +58,7 @@ export function registerRequester(app: App, domain: Domain): void {
       );
   });
 
-  app.action<BlockAction<ButtonAction>>(
+  listeners.action<BlockAction<ButtonAction>>(
     ACTION.cancelRequest,
     async ({ ack, body, action, respond, client, logger }) => {
       await ack();
@@ -75,25 +76,28 @@ export function registerRequester(app: App, domain: Domain): void {
     },
   );
 
-  app.action<BlockAction<ButtonAction>>(ACTION.keyDone, async ({ ack, body, action, respond, logger }) => {
-    await ack();
-    try {
-      const target = decodeKeyControl(action.value);
-      if (!target) throw badButton();
-      const { key, project, closed } = await domain.requester.finish(
-        actorOf(body),
-        target.projectId,
-        target.keyId,
-      );
-      // Closed requests for more time and a closed break-glass review are announced on their cards
-      // by the key-removed listener (see breakGlass.ts), as for any removal.
-      await replaceClicked(respond, renderKeyDone(key, project.name, closed.length));
-    } catch (error) {
-      await respondWithError(respond, error, logger);
-    }
-  });
+  listeners.action<BlockAction<ButtonAction>>(
+    ACTION.keyDone,
+    async ({ ack, body, action, respond, logger }) => {
+      await ack();
+      try {
+        const target = decodeKeyControl(action.value);
+        if (!target) throw badButton();
+        const { key, project, closed } = await domain.requester.finish(
+          actorOf(body),
+          target.projectId,
+          target.keyId,
+        );
+        // Closed requests for more time and a closed break-glass review are announced on their cards
+        // by the key-removed listener (see breakGlass.ts), as for any removal.
+        await replaceClicked(respond, renderKeyDone(key, project.name, closed.length));
+      } catch (error) {
+        await respondWithError(respond, error, logger);
+      }
+    },
+  );
 
-  app.action<BlockAction<ButtonAction>>(
+  listeners.action<BlockAction<ButtonAction>>(
     ACTION.keyExtend,
     async ({ ack, body, action, respond, client, logger }) => {
       await ack();
@@ -115,7 +119,7 @@ export function registerRequester(app: App, domain: Domain): void {
     },
   );
 
-  app.view(CALLBACK.extendKey, async ({ ack, view, body, client, logger }) => {
+  listeners.view(CALLBACK.extendKey, async ({ ack, view, body, client, logger }) => {
     const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
     const { projectId, keyId } = decodeExtendMetadata(view.private_metadata);
     let outcome: ExtendOutcome;

@@ -1,5 +1,6 @@
-import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { BlockAction, ButtonAction } from '@slack/bolt';
 import type { Domain } from '../../domain';
+import type { Listeners } from './router';
 import { ACTION } from '../ids';
 import { decodeRevokeAllValue, renderTokensRevoked } from '../render/delivery';
 import { actorOf, respondWithError } from './common';
@@ -9,8 +10,8 @@ import { actorOf, respondWithError } from './common';
  * clicker must manage the project now), and revokes only the tokens that existed when it was asked:
  * a second click, or a late one, revokes nothing more and says so.
  */
-export function registerTokens(app: App, domain: Domain): void {
-  app.action<BlockAction<ButtonAction>>(
+export function registerTokens(listeners: Listeners, domain: Domain): void {
+  listeners.action<BlockAction<ButtonAction>>(
     ACTION.tokensRevokeAll,
     async ({ ack, body, action, respond, logger }) => {
       await ack();
@@ -29,7 +30,7 @@ export function registerTokens(app: App, domain: Domain): void {
     },
   );
 
-  app.action<BlockAction<ButtonAction>>(ACTION.tokensRevokeCancel, async ({ ack, respond }) => {
+  listeners.action<BlockAction<ButtonAction>>(ACTION.tokensRevokeCancel, async ({ ack, respond }) => {
     await ack();
     await respond({ replace_original: true, text: 'Cancelled: no token was revoked.' });
   });

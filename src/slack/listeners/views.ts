@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
 import type { Domain } from '../../domain';
+import type { Listeners } from './router';
 import type { Actor } from '../../domain/model';
 import { CALLBACK, FIELD } from '../ids';
 import { escapeText } from '../render/format';
@@ -10,8 +11,8 @@ import { renderBreakGlassAddedModal } from '../render/breakGlass';
 import { fieldErrors, inputValue, notify } from './common';
 
 /** Form submissions: validate through the domain, answer field errors in place, or close and confirm. */
-export function registerViews(app: App, domain: Domain): void {
-  app.view(CALLBACK.deleteProject, async ({ ack, view, body, logger }) => {
+export function registerViews(app: App, listeners: Listeners, domain: Domain): void {
+  listeners.view(CALLBACK.deleteProject, async ({ ack, view, body, logger }) => {
     const metadata = decodeMetadata(view.private_metadata);
     const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
     try {
@@ -32,7 +33,7 @@ export function registerViews(app: App, domain: Domain): void {
     }
   });
 
-  app.view(CALLBACK.createProject, async ({ ack, view, body, logger }) => {
+  listeners.view(CALLBACK.createProject, async ({ ack, view, body, logger }) => {
     const metadata = decodeMetadata(view.private_metadata);
     const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
     try {
@@ -53,7 +54,7 @@ export function registerViews(app: App, domain: Domain): void {
     }
   });
 
-  app.view(CALLBACK.addKey, async ({ ack, view, body, client, logger }) => {
+  listeners.view(CALLBACK.addKey, async ({ ack, view, body, client, logger }) => {
     const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
     const optional = (field: string) => inputValue(view, field).trim() || undefined;
     // Once the form is answered, what follows (cards, messages) may fail but never answers it again.
@@ -104,7 +105,7 @@ export function registerViews(app: App, domain: Domain): void {
     }
   });
 
-  app.view(CALLBACK.projectSettings, async ({ ack, view, body, logger }) => {
+  listeners.view(CALLBACK.projectSettings, async ({ ack, view, body, logger }) => {
     const metadata = decodeMetadata(view.private_metadata);
     const actor: Actor = { teamId: body.team?.id ?? view.team_id, userId: body.user.id };
     try {
