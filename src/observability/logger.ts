@@ -131,13 +131,20 @@ export function createLogger(options: LoggerOptions): KeyhouseLogger {
     return child;
   };
 
+  // A call's parts are rendered, and a request's child logger made, only for a line that is written
+  // (Bolt logs at debug on every request).
+  const at = (level: 'debug' | 'info' | 'warn' | 'error', target: () => pino.Logger, parts: unknown[]) => {
+    if (!root.isLevelEnabled(level)) return;
+    const logger = target();
+    if (logger.isLevelEnabled(level)) logger[level](render(parts));
+  };
   const wrap = (target: () => pino.Logger): KeyhouseLogger => ({
-    debug: (...parts: unknown[]) => target().debug(render(parts)),
-    info: (...parts: unknown[]) => target().info(render(parts)),
-    warn: (...parts: unknown[]) => target().warn(render(parts)),
+    debug: (...parts: unknown[]) => at('debug', target, parts),
+    info: (...parts: unknown[]) => at('info', target, parts),
+    warn: (...parts: unknown[]) => at('warn', target, parts),
     error: (...parts: unknown[]) => {
       noteOutcome('error');
-      target().error(render(parts));
+      at('error', target, parts);
     },
     setLevel: (level: LogLevel) => {
       root.level = level;
