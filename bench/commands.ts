@@ -211,9 +211,10 @@ const ms = (value: number) => value.toFixed(1);
 
 /**
  * A table row: the store, the organization, the command (left out of the second table), both sides' p50
- * / p99, their ratios, and whether the goal was met (first table only).
+ * / p99, their ratios, and whether the goal was met (first table only). With `plain` (second table), also
+ * the writing bare app's p50 over the plain bare app's: what the one write alone costs, as a ratio.
  */
-function row(backend: string, label: string, timing: Timing, command?: string): string {
+function row(backend: string, label: string, timing: Timing, command?: string, plain?: Timing): string {
   const [k50, k99, b50, b99] = [
     percentile(timing.keyhouse, 50),
     percentile(timing.keyhouse, 99),
@@ -230,6 +231,7 @@ function row(backend: string, label: string, timing: Timing, command?: string): 
     (k50 / b50).toFixed(2).padStart(5),
     (k99 / b99).toFixed(2).padStart(5),
     ...(command !== undefined ? [met.padEnd(6)] : []),
+    ...(plain ? [(b50 / percentile(plain.bare, 50)).toFixed(2).padStart(12)] : []),
   ];
   return `| ${cells.join(' | ')} |`;
 }
@@ -273,7 +275,7 @@ async function main(): Promise<void> {
               () => person.command('/sshkey', `remove small bench-${n}`),
             );
             rows.push(row(backend, label, add!, 'add'));
-            durableRows.push(row(backend, label, addDurable!));
+            durableRows.push(row(backend, label, addDurable!, undefined, add));
           } finally {
             await keyhouse.stop();
           }
@@ -300,13 +302,14 @@ async function main(): Promise<void> {
   for (const line of rows) console.log(line);
   console.log(
     '\n`add` next to the bare app making one durable write of 20 kB per command (a SQLite commit with ' +
-      "synchronous = FULL, or one Redis SET), to tell the cost of a durable change from Keyhouse's own:\n",
+      "synchronous = FULL, or one Redis SET), to tell the cost of a durable change from Keyhouse's own. The " +
+      "last column is that app's p50 over the bare app's: the write alone, against the same goal:\n",
   );
   console.log(
-    '| store    | organization               | Keyhouse p50 / p99 | bare + write | p50 × | p99 × |',
+    '| store    | organization               | Keyhouse p50 / p99 | bare + write | p50 × | p99 × | write alone × |',
   );
   console.log(
-    '|----------|----------------------------|--------------------|--------------|-------|-------|',
+    '|----------|----------------------------|--------------------|--------------|-------|-------|---------------|',
   );
   for (const line of durableRows) console.log(line);
 }
