@@ -29,7 +29,7 @@ import { SIGNING_SECRET, SlackUser, visibleText } from '../test/helpers/slackUse
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 600);
 /** Commands each side answers, untimed, before timing starts. */
-const WARM_UP = Number(process.env.BENCH_WARM_UP ?? 500);
+const WARM_UP = Number(process.env.BENCH_WARM_UP ?? 2000);
 const owner = { teamId: 'T0001', userId: OWNER_ID };
 const root = join(__dirname, '..');
 
