@@ -273,10 +273,10 @@ export class DeliveryService {
     if (!isWellFormedToken(token) || !isWellFormedProjectId(projectId)) throw new Unauthorized();
     const id = projectId.toLowerCase();
     // One round trip: the token hashes, and the small head of the key set a good token is served.
-    const [stored, head] = await this.workspaces.store.getShared<TokenIndex | KeySetHead>([
-      tokenIndexKey(id),
-      keySetKeys.head(id),
-    ]);
+    const [stored, head] = await this.workspaces.store.getShared<TokenIndex | KeySetHead>(
+      [tokenIndexKey(id), keySetKeys.head(id)],
+      { keyFetch: true },
+    );
     const index = (stored as TokenIndex | undefined) ?? (await this.buildTokenIndex(id));
     const hash = hashToken(token);
     const entry = index.tokens.find((t) => sameHash(t.hash, hash));

@@ -12,10 +12,11 @@ export interface DocumentStore {
   /** One round trip, whatever the number of keys. */
   getMany<T>(keys: string[]): Promise<(T | undefined)[]>;
   /**
-   * getMany for the small documents read on every key fetch: a stored text is parsed once and the
-   * same value handed to every caller until it changes, so callers must not change what they get.
+   * getMany for documents read again and again and only read: a stored text is parsed once and the same
+   * frozen value handed to every caller until it changes. `keyFetch`: the read of a key fetch, which the
+   * metrics count under the key route and do not time (a fetch costs them one counter and one histogram).
    */
-  getShared<T>(keys: string[]): Promise<(T | undefined)[]>;
+  getShared<T>(keys: string[], options?: { keyFetch?: boolean }): Promise<(T | undefined)[]>;
   /**
    * Sets, then deletes. Atomic on Redis (MULTI); on the embedded store the sets land in the given
    * order, so callers order them so that any prefix leaves nothing dangling.

@@ -102,22 +102,27 @@ export class KeyvDocumentStore implements DocumentStore {
    * Like getMany, but a stored text is parsed once and its value handed to every caller until the text
    * changes: for the small documents every key fetch reads. Callers must not change what they get.
    */
-  getShared<T>(keys: string[]): Promise<(T | undefined)[]> {
+  getShared<T>(keys: string[], options: { keyFetch?: boolean } = {}): Promise<(T | undefined)[]> {
     // Every row known and parsed already: no I/O, so nothing to bound or to fail.
     const texts = this.backend.readCached?.(keys);
     const values = texts && this.parsed.allKnown<T>(keys, texts);
     if (values) return Promise.resolve(values);
-    return guarded(this.backend, async () => {
-      const texts = await this.backend.deadline(this.backend.readRaw(keys), 'reading');
-      const values: (T | undefined)[] = [];
-      for (const [i, text] of texts.entries()) {
-        values.push(
-          this.parsed.known<T>(keys[i] ?? '', text) ??
-            (await this.parsed.parse<T>(keys[i] ?? '', text, this.backend.keyv)),
-        );
-      }
-      return values;
-    });
+    const timed = options.keyFetch ? undefined : 'get_many';
+    return guarded(
+      this.backend,
+      async () => {
+        const texts = await this.backend.deadline(this.backend.readRaw(keys), 'reading');
+        const values: (T | undefined)[] = [];
+        for (const [i, text] of texts.entries()) {
+          values.push(
+            this.parsed.known<T>(keys[i] ?? '', text) ??
+              (await this.parsed.parse<T>(keys[i] ?? '', text, this.backend.keyv)),
+          );
+        }
+        return values;
+      },
+      timed,
+    );
   }
 
   private readonly parsed = new ParsedTexts();
@@ -177,9 +182,19 @@ export class KeyvDocumentStore implements DocumentStore {
   }
 }
 
-/** The last stored text seen for each key and its parsed value; bounded, emptied when full. */
+/**
+ * How much stored text the parsed documents may stand for: an organization or a project of thousands of
+ * keys is large, and its parsed value larger still.
+ */
+const PARSED_TEXT_BUDGET = 8 * 1024 * 1024;
+
+/**
+ * The last stored text seen for each key and its parsed value; bounded in entries and in text, emptied
+ * when full (what is read again is parsed again).
+ */
 class ParsedTexts {
   private readonly entries = new Map<string, { text: string; value: unknown; expires?: number }>();
+  private textLength = 0;
 
   /** The values of `texts` when each is the last one seen for its key (or missing), else undefined. */
   allKnown<T>(keys: string[], texts: (string | undefined)[]): (T | undefined)[] | undefined {
@@ -209,8 +224,16 @@ class ParsedTexts {
     const expires = typeof data?.expires === 'number' ? data.expires : undefined;
     // Frozen: the one value is handed to every caller, so a caller that changed it would change it for all.
     const value = deepFreeze(data?.value ?? undefined);
-    if (this.entries.size >= 10_000) this.entries.clear();
-    this.entries.set(key, { text, value, ...(expires !== undefined ? { expires } : {}) });
+    this.textLength -= this.entries.get(key)?.text.length ?? 0;
+    this.entries.delete(key);
+    if (this.entries.size >= 10_000 || this.textLength + text.length > PARSED_TEXT_BUDGET) {
+      this.entries.clear();
+      this.textLength = 0;
+    }
+    if (text.length <= PARSED_TEXT_BUDGET) {
+      this.entries.set(key, { text, value, ...(expires !== undefined ? { expires } : {}) });
+      this.textLength += text.length;
+    }
     if (expires !== undefined && Date.now() > expires) return undefined;
     return value as T | undefined;
   }

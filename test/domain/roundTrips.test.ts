@@ -19,9 +19,9 @@ class CountingStore implements DocumentStore {
     this.calls += 1;
     return this.inner.getMany<T>(keys);
   }
-  getShared<T>(keys: string[]) {
+  getShared<T>(keys: string[], options?: { keyFetch?: boolean }) {
     this.calls += 1;
-    return this.inner.getShared<T>(keys);
+    return this.inner.getShared<T>(keys, options);
   }
   write(changes: DocumentWrite) {
     this.calls += 1;

@@ -14,9 +14,9 @@ export class RecordingStore implements DocumentStore {
     this.reads.push(...keys);
     return this.inner.getMany<T>(keys);
   }
-  getShared<T>(keys: string[]) {
+  getShared<T>(keys: string[], options?: { keyFetch?: boolean }) {
     this.reads.push(...keys);
-    return this.inner.getShared<T>(keys);
+    return this.inner.getShared<T>(keys, options);
   }
   write(changes: DocumentWrite) {
     return this.inner.write(changes);
