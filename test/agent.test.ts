@@ -1,12 +1,11 @@
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Domain } from '../src/domain';
 import { signSshsig } from '../src/domain/keys/sshsig';
 import { startHarness, OWNER_ID, type Harness } from './helpers/harness';
-import { KeyFactory } from './helpers/sshKeygen';
+import { KeyFactory, keyPair } from './helpers/sshKeygen';
 import { type Sshd, startSshd } from './helpers/sshd';
 import { visibleText } from './helpers/slackUser';
 
@@ -190,7 +189,7 @@ test('answers changed on the way are refused: tampered, signed by another key, r
   network = (real) => ({ ...real, body: `${real.body}${mallory.publicLine}` });
   expect(await sshd.login(mallory)).toBe(false);
 
-  const { privateKey: attacker } = generateKeyPairSync('ed25519');
+  const { privateKey: attacker } = keyPair('ed25519');
   network = (real) => {
     const body = `${real.body}${mallory.publicLine}`;
     return { ...real, body, signature: signSshsig(attacker, 'keyhouse-authorized-keys', body) };

@@ -1,10 +1,9 @@
-import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { DomainError } from '../src/domain/errors';
 import { containsPrivateKeyMaterial } from '../src/domain/keys/privateKey';
 import { parsePublicKey } from '../src/domain/keys/parsePublicKey';
 import { readFlags, tokenize } from '../src/slack/tokenize';
-import { KeyFactory, securityKeyLine } from './helpers/sshKeygen';
+import { KeyFactory, keyPair, securityKeyLine } from './helpers/sshKeygen';
 
 /**
  * Properties over thousands of generated inputs: the tokenizer, the key parser and the private-key
@@ -20,8 +19,8 @@ const ecdsa = keys.generate('ecdsa');
 const ecdsaPem = keys.generate('ecdsa', { format: 'PEM' });
 const rsaPkcs8 = keys.generate('rsa', { format: 'PKCS8' });
 const encrypted = keys.generate('ed25519', { passphrase: 'pw-123456' });
-const nodeEd25519 = generateKeyPairSync('ed25519');
-const nodeEc = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+const nodeEd25519 = keyPair('ed25519');
+const nodeEc = keyPair('ec', 'P-384');
 
 const body = (pem: string) =>
   pem

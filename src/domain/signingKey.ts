@@ -59,10 +59,15 @@ export class DeploymentSigningKey {
       (await this.store.withLock(SIGNING_KEY_DOCUMENT, async () => {
         const raced = await this.store.get<SigningKeyDocument>(SIGNING_KEY_DOCUMENT);
         if (raced) return raced;
-        const { privateKey } = generateKeyPairSync('ed25519');
+        // Made already encoded: Node 20 can deadlock exporting a key fresh from generateKeyPairSync if the
+        // garbage collector finalizes the job that made it meanwhile (both take the key's lock).
+        const { privateKey } = generateKeyPairSync('ed25519', {
+          privateKeyEncoding: { format: 'pem', type: 'pkcs8' },
+          publicKeyEncoding: { format: 'pem', type: 'spki' },
+        });
         const made: SigningKeyDocument = {
           algorithm: 'ed25519',
-          privateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+          privateKey,
           createdAt: this.now().toISOString(),
         };
         await this.store.write({ set: [{ key: SIGNING_KEY_DOCUMENT, value: made }] });

@@ -1,7 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { DomainError } from '../../src/domain/errors';
 import { parsePublicKey } from '../../src/domain/keys/parsePublicKey';
-import { KeyFactory, securityKeyLine, sshString } from '../helpers/sshKeygen';
+import { KeyFactory, keyPair, securityKeyLine, sshString } from '../helpers/sshKeygen';
 
 const keys = new KeyFactory();
 afterAll(() => keys.cleanup());
@@ -96,7 +95,7 @@ describe('accepted keys match ssh-keygen', () => {
   });
 
   test('PKCS#8 ed25519 public key is converted to OpenSSH', () => {
-    const { publicKey } = generateKeyPairSync('ed25519');
+    const { publicKey } = keyPair('ed25519');
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const parsed = parsePublicKey(pem);
     expect(parsed.type).toBe('ssh-ed25519');

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { LogLevel } from '@slack/logger';
 import { DomainError } from '../../src/domain/errors';
@@ -10,7 +10,13 @@ import {
 } from '../../src/domain/keys/privateKey';
 import { parsePublicKey } from '../../src/domain/keys/parsePublicKey';
 import { createLogger, WITHHELD } from '../../src/observability/logger';
-import { KeyFactory, quickEd25519Line, securityKeyLine, type GeneratedKey } from '../helpers/sshKeygen';
+import {
+  KeyFactory,
+  keyPair,
+  quickEd25519Line,
+  securityKeyLine,
+  type GeneratedKey,
+} from '../helpers/sshKeygen';
 
 /**
  * The one private-key detector, against keys made for real by ssh-keygen and node:crypto, in every
@@ -94,9 +100,7 @@ function nodePair(kind: 'rsa' | 'ec' | 'ed25519' | 'ed448' | 'x25519'): {
   privateKey: KeyObject;
   publicKey: KeyObject;
 } {
-  if (kind === 'rsa') return generateKeyPairSync('rsa', { modulusLength: 2048 });
-  if (kind === 'ec') return generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return generateKeyPairSync(kind as 'ed25519');
+  return keyPair(kind);
 }
 
 const nodeKinds = ['rsa', 'ec', 'ed25519', 'ed448', 'x25519'] as const;
@@ -276,17 +280,9 @@ describe('the logger withholds every shape, however Slack and Bolt encode it', (
     [
       'one-line PKCS#8 DER',
       () =>
-        (
-          generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }) as Buffer
-        ).toString('base64'),
+        (keyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }) as Buffer).toString('base64'),
     ],
-    [
-      'private JWK',
-      () =>
-        JSON.stringify(
-          generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }),
-        ),
-    ],
+    ['private JWK', () => JSON.stringify(keyPair('ec').privateKey.export({ format: 'jwk' }))],
   ];
 
   describe.each(secrets)('%s', (_name, make) => {

@@ -1,5 +1,4 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +13,11 @@ import {
 /** Signatures made in-process, checked by the oracle: `ssh-keygen -Y verify` and `ssh-keygen -lf`. */
 const dir = mkdtempSync(join(tmpdir(), 'keyhouse-sshsig-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+import { keyPair } from '../helpers/sshKeygen';
 
 const NAMESPACE = 'keyhouse-authorized-keys';
-const { privateKey } = generateKeyPairSync('ed25519');
-const { privateKey: otherKey } = generateKeyPairSync('ed25519');
+const { privateKey } = keyPair('ed25519');
+const { privateKey: otherKey } = keyPair('ed25519');
 
 function verify(body: string, signature: string, signer = privateKey, namespace = NAMESPACE) {
   const signers = join(dir, 'allowed_signers');

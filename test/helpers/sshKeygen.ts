@@ -1,5 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,7 +88,7 @@ export function securityKeyLine(kind: 'ed25519' | 'ecdsa', comment = 'yubikey'):
     ]);
     return `sk-ssh-ed25519@openssh.com ${blob.toString('base64')} ${comment}`;
   }
-  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { publicKey } = keyPair('ec');
   const jwk = publicKey.export({ format: 'jwk' });
   const point = Buffer.concat([
     Buffer.from([4]),
@@ -100,9 +106,58 @@ export function securityKeyLine(kind: 'ed25519' | 'ecdsa', comment = 'yubikey'):
 
 export { sshString };
 
+/**
+ * A key pair made in-process, as KeyObjects no generation job holds. Node 20 can deadlock when a key fresh
+ * from generateKeyPairSync is exported while the garbage collector finalizes the job that made it (the
+ * export holds the key's lock while it allocates; the finalizer waits for that lock), which hung a test
+ * worker: so the pair is made encoded, and read back.
+ */
+export function keyPair(
+  kind: 'rsa' | 'ec' | 'ed25519' | 'ed448' | 'x25519',
+  namedCurve = 'P-256',
+): {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+} {
+  const made = (): { privateKey: Buffer } => {
+    switch (kind) {
+      case 'rsa':
+        return generateKeyPairSync('rsa', {
+          modulusLength: 2048,
+          privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+          publicKeyEncoding: { type: 'spki', format: 'der' },
+        });
+      case 'ec':
+        return generateKeyPairSync('ec', {
+          namedCurve,
+          privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+          publicKeyEncoding: { type: 'spki', format: 'der' },
+        });
+      case 'ed448':
+        return generateKeyPairSync('ed448', {
+          privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+          publicKeyEncoding: { type: 'spki', format: 'der' },
+        });
+      case 'x25519':
+        return generateKeyPairSync('x25519', {
+          privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+          publicKeyEncoding: { type: 'spki', format: 'der' },
+        });
+      default:
+        return generateKeyPairSync('ed25519', {
+          privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+          publicKeyEncoding: { type: 'spki', format: 'der' },
+        });
+    }
+  };
+  const { privateKey } = made();
+  const key = createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' });
+  return { privateKey: key, publicKey: createPublicKey(key) };
+}
+
 /** An ed25519 public key line made in-process, for tests that need hundreds of keys quickly. */
 export function quickEd25519Line(comment: string): string {
-  const { publicKey } = generateKeyPairSync('ed25519');
+  const { publicKey } = keyPair('ed25519');
   const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url');
   const blob = Buffer.concat([sshString('ssh-ed25519'), sshString(raw)]);
   return `ssh-ed25519 ${blob.toString('base64')} ${comment}`;

@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { createKeyhouse } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import type { Domain } from '../../src/domain';
@@ -12,7 +11,7 @@ import { WITHHELD } from '../../src/observability/logger';
 import { tempDir, uniqueNamespace } from '../helpers/env';
 import { FakeSlack, type RecordedCall } from '../helpers/fakeSlack';
 import { startHarness, OWNER_ID, type Harness } from '../helpers/harness';
-import { KeyFactory } from '../helpers/sshKeygen';
+import { KeyFactory, keyPair } from '../helpers/sshKeygen';
 import { visibleText } from '../helpers/slackUser';
 
 /**
@@ -57,9 +56,9 @@ const body = (pem: string) =>
 function secrets(): { name: string; text: string; base64: string }[] {
   const openssh = keys.generate('ed25519').privateText;
   const pkcs8 = keys.generate('ecdsa', { format: 'PKCS8' }).privateText;
-  const der = (
-    generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }) as Buffer
-  ).toString('base64');
+  const der = (keyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }) as Buffer).toString(
+    'base64',
+  );
   const wrapped = Buffer.from(openssh).toString('base64');
   return [
     { name: 'an OpenSSH private key', text: openssh, base64: body(openssh) },
