@@ -1,3 +1,4 @@
+// eslint-disable-next-line no-restricted-imports -- the key is generated already encoded (see load)
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { KEYSET_NAMESPACE, SIGNER_PRINCIPAL } from './deliveryKeySet';
 import { allowedSignersLine, signSshsig, sshFingerprint } from './keys/sshsig';

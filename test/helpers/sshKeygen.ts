@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import {
   createPrivateKey,
   createPublicKey,
+  // eslint-disable-next-line no-restricted-imports -- keyPair below makes keys already encoded
   generateKeyPairSync,
   type KeyObject,
   randomBytes,
