@@ -215,10 +215,10 @@ export class Workspaces {
   ): Promise<{ organization: Organization | undefined; documents: Prefetched }> {
     const guess = this.lastSeen.get(teamId);
     const keys = guess && also ? guessKeys(also, guess) : [];
-    const [organization, ...values] = await (shared ? this.store.getShared : this.store.getMany).call(
-      this.store,
-      [documentKeys.organization(teamId), ...keys],
-    );
+    const wanted = [documentKeys.organization(teamId), ...keys];
+    const [organization, ...values] = shared
+      ? await this.store.getShared<unknown>(wanted)
+      : await this.store.getMany<unknown>(wanted);
     const documents = new Prefetched(keys, values);
     return { organization: organization ? this.seen(organization as Organization) : undefined, documents };
   }

@@ -153,8 +153,9 @@ export function createLogger(options: LoggerOptions): KeyhouseLogger {
     // Bolt and the Slack clients name the logger they are given; one logger serves them all.
     setName: () => undefined,
     child: (fields) => {
-      const child = target().child(fields);
-      return wrap(() => child);
+      // Made when it first writes: a child whose lines are all below the level costs nothing.
+      let child: pino.Logger | undefined;
+      return wrap(() => (child ??= target().child(fields)));
     },
     notice: (...parts: unknown[]) => always.info(render(parts)),
   });

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { type AnyMiddlewareArgs, LogLevel, type Middleware } from '@slack/bolt';
+import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import { ACTION, ACTION_PREFIXES, CALLBACK, COMMAND_NAMES, FIELD } from '../slack/ids';
 import type { KeyhouseLogger } from './logger';
 import type { Metrics } from './metrics';
@@ -96,17 +96,13 @@ export function observeSlackRequests(
       throw error;
     } finally {
       metrics.slackRequest(kind, scope.outcome, started);
-      // Built only when it is written: at LOG_LEVEL=warn or error the line would be dropped.
-      const level = logger.getLevel();
-      if (level === LogLevel.INFO || level === LogLevel.DEBUG) {
-        logger
-          .child({
-            ...fields,
-            outcome: scope.outcome,
-            duration_ms: Math.round((performance.now() - started) * 10) / 10,
-          })
-          .info('slack request');
-      }
+      logger
+        .child({
+          ...fields,
+          outcome: scope.outcome,
+          duration_ms: Math.round((performance.now() - started) * 10) / 10,
+        })
+        .info('slack request');
     }
   };
 }

@@ -7,8 +7,8 @@ import { registerCommands } from './commands';
 import { guardPrivateKeys } from './common';
 import { registerHome } from './home';
 import { registerRequester } from './requester';
-import { registerTokens } from './tokens';
 import { Listeners } from './router';
+import { registerTokens } from './tokens';
 import { registerViews } from './views';
 import { withStorageBudget } from '../../store/budget';
 
